@@ -1,0 +1,383 @@
+package credential
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"sort"
+	"strings"
+
+	"github.com/zkhealth/zkhealth/encode"
+	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/schema"
+)
+
+// Entry is one entry of a list attribute, normalised: the code in its canonical spelling, the value
+// in the canonical unit of its code (lists with values only) and the date (dated lists only).
+type Entry struct {
+	Code  string
+	Value *float64
+	Unit  string
+	Date  string
+}
+
+// Attributes is a credential's content, normalised and checked against its schema. Lists with
+// dates are ordered newest first (ties keep their given order), and hold at most their capacity:
+// when a record had more entries, the oldest were dropped and Truncated says so.
+type Attributes struct {
+	Schema    *schema.Schema
+	Scalars   []string  // one per schema attribute, canonical spelling
+	Lists     [][]Entry // one per schema list
+	Truncated []bool    // one per schema list
+}
+
+// FieldError is a malformed input naming the offending field (never its value when the value may be
+// health data).
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("%s: %v", e.Field, e.Err) }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// ErrMalformed marks every error caused by malformed input (as opposed to I/O or a bad signature);
+// the CLI maps it to exit code 2 and the service to 400.
+var ErrMalformed = errors.New("malformed input")
+
+func fieldErr(field string, format string, args ...any) error {
+	return &FieldError{Field: field, Err: fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)}
+}
+
+// ParseAttributes reads ATTRS.json (as CLI.md describes it) for schema s: unknown attributes, wrong
+// types, bad dates, codes that do not parse and units with no known conversion are refused with an
+// error naming the field. Values are converted to the canonical unit of their code.
+func ParseAttributes(s *schema.Schema, data []byte) (*Attributes, error) {
+	var raw map[string]json.RawMessage
+	if err := strictUnmarshal(data, &raw); err != nil {
+		return nil, fieldErr("attributes", "not a JSON object: %v", err)
+	}
+	a := &Attributes{Schema: s, Scalars: make([]string, len(s.Attributes)), Lists: make([][]Entry, len(s.Lists)), Truncated: make([]bool, len(s.Lists))}
+	known := map[string]bool{}
+	for i, attr := range s.Attributes {
+		known[attr.Name] = true
+		msg, ok := raw[attr.Name]
+		if !ok {
+			return nil, fieldErr(attr.Name, "missing")
+		}
+		var str string
+		if err := json.Unmarshal(msg, &str); err != nil {
+			return nil, fieldErr(attr.Name, "want a string")
+		}
+		norm, err := normaliseScalar(attr, str)
+		if err != nil {
+			return nil, &FieldError{Field: attr.Name, Err: err}
+		}
+		a.Scalars[i] = norm
+	}
+	for i, l := range s.Lists {
+		known[l.Name] = true
+		msg, ok := raw[l.Name]
+		if !ok {
+			continue // an absent list is an empty list
+		}
+		entries, err := parseList(l, msg)
+		if err != nil {
+			return nil, err
+		}
+		a.Lists[i], a.Truncated[i] = fitList(l, entries)
+	}
+	for name := range raw {
+		if !known[name] {
+			return nil, fieldErr(name, "unknown attribute for schema %s", s.ID)
+		}
+	}
+	return a, nil
+}
+
+// strictUnmarshal decodes exactly one JSON value, refusing trailing data.
+func strictUnmarshal(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
+}
+
+func normaliseScalar(attr schema.Attribute, v string) (string, error) {
+	switch attr.Type {
+	case schema.Date:
+		d, err := encode.Date(v)
+		if err != nil {
+			return "", fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		return encode.DateString(d), nil
+	case schema.Enum:
+		for _, e := range attr.Values {
+			if strings.EqualFold(v, e) {
+				return e, nil
+			}
+		}
+		return "", fmt.Errorf("%w: want one of %s", ErrMalformed, strings.Join(attr.Values, ", "))
+	case schema.Hashed:
+		if strings.TrimSpace(v) == "" {
+			return "", fmt.Errorf("%w: empty", ErrMalformed)
+		}
+		return v, nil
+	}
+	return "", fmt.Errorf("%w: unsupported type", ErrMalformed)
+}
+
+type rawEntry struct {
+	Code  string   `json:"code"`
+	Value *float64 `json:"value,omitempty"`
+	Unit  string   `json:"unit,omitempty"`
+	Onset string   `json:"onset,omitempty"`
+	Date  string   `json:"date,omitempty"`
+	Start string   `json:"start,omitempty"`
+}
+
+func parseList(l schema.List, msg json.RawMessage) ([]Entry, error) {
+	if !l.HasDate() && !l.Value {
+		// a list of bare codes: ["30", "1", …]
+		var codes []string
+		if err := strictUnmarshal(msg, &codes); err != nil {
+			return nil, fieldErr(l.Name, "want an array of code strings")
+		}
+		out := make([]Entry, len(codes))
+		for i, c := range codes {
+			norm, err := NormaliseCode(l.Code, c)
+			if err != nil {
+				return nil, &FieldError{Field: fmt.Sprintf("%s[%d].code", l.Name, i), Err: err}
+			}
+			out[i] = Entry{Code: norm}
+		}
+		return out, nil
+	}
+	var raws []json.RawMessage
+	if err := strictUnmarshal(msg, &raws); err != nil {
+		return nil, fieldErr(l.Name, "want an array of objects")
+	}
+	out := make([]Entry, len(raws))
+	for i, r := range raws {
+		field := fmt.Sprintf("%s[%d]", l.Name, i)
+		var e rawEntry
+		if err := strictUnmarshal(r, &e); err != nil {
+			return nil, fieldErr(field, "%v", err)
+		}
+		dates := map[string]string{"onset": e.Onset, "date": e.Date, "start": e.Start}
+		for name, v := range dates {
+			if v != "" && name != l.DateField {
+				return nil, fieldErr(field+"."+name, "not a field of %s entries", l.Name)
+			}
+		}
+		norm, err := NormaliseCode(l.Code, e.Code)
+		if err != nil {
+			return nil, &FieldError{Field: field + ".code", Err: err}
+		}
+		entry := Entry{Code: norm}
+		d, err := encode.Date(dates[l.DateField])
+		if err != nil {
+			return nil, fieldErr(field+"."+l.DateField, "%v", err)
+		}
+		entry.Date = encode.DateString(d)
+		switch {
+		case l.Value && e.Value == nil:
+			return nil, fieldErr(field+".value", "missing")
+		case l.Value:
+			canon, ok := encode.CanonicalUnit(norm)
+			if !ok {
+				return nil, fieldErr(field+".code", "no canonical unit is known for LOINC %s", norm)
+			}
+			fixed, err := encode.Quantity(norm, *e.Value, e.Unit)
+			if err != nil {
+				return nil, fieldErr(field+".value", "%v", err)
+			}
+			v, err := encode.Float(norm, fixed)
+			if err != nil {
+				return nil, fieldErr(field+".value", "%v", err)
+			}
+			entry.Value, entry.Unit = &v, canon.Unit
+		case e.Value != nil || e.Unit != "":
+			return nil, fieldErr(field+".value", "%s entries carry no value", l.Name)
+		}
+		out[i] = entry
+	}
+	return out, nil
+}
+
+// NormaliseCode checks code against the code system and returns its canonical spelling.
+func NormaliseCode(cs schema.CodeSystem, code string) (string, error) {
+	v, err := EncodeCode(cs, code)
+	if err != nil {
+		return "", err
+	}
+	switch cs {
+	case schema.ICD10CM:
+		return encode.ICD10String(v)
+	case schema.LOINC:
+		return encode.LOINCString(v), nil
+	case schema.X12:
+		return encode.X12String(v)
+	}
+	return fmt.Sprint(v), nil
+}
+
+// EncodeCode encodes one code of system cs.
+func EncodeCode(cs schema.CodeSystem, code string) (uint64, error) {
+	var v uint64
+	var err error
+	switch cs {
+	case schema.ICD10CM:
+		v, err = encode.ICD10(code)
+	case schema.LOINC:
+		v, err = encode.LOINC(code)
+	case schema.RxNorm:
+		v, err = encode.RxNorm(code)
+	case schema.X12:
+		v, err = encode.X12(code)
+	default:
+		err = fmt.Errorf("unsupported code system")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s code: %v", ErrMalformed, cs, err)
+	}
+	return v, nil
+}
+
+// fitList orders a dated list newest first (stable) and keeps at most the list's capacity,
+// reporting whether entries were dropped; only older entries are ever dropped.
+func fitList(l schema.List, entries []Entry) ([]Entry, bool) {
+	if l.HasDate() {
+		sort.SliceStable(entries, func(i, j int) bool { return entries[i].Date > entries[j].Date })
+	}
+	if len(entries) > l.Capacity {
+		return entries[:l.Capacity], true
+	}
+	return entries, false
+}
+
+// MarshalJSON renders the attributes in the ATTRS.json form, normalised.
+func (a *Attributes) MarshalJSON() ([]byte, error) {
+	out := map[string]any{}
+	for i, attr := range a.Schema.Attributes {
+		out[attr.Name] = a.Scalars[i]
+	}
+	for i, l := range a.Schema.Lists {
+		if !l.HasDate() && !l.Value {
+			codes := make([]string, len(a.Lists[i]))
+			for j, e := range a.Lists[i] {
+				codes[j] = e.Code
+			}
+			out[l.Name] = codes
+			continue
+		}
+		entries := make([]map[string]any, len(a.Lists[i]))
+		for j, e := range a.Lists[i] {
+			m := map[string]any{"code": e.Code, l.DateField: e.Date}
+			if l.Value {
+				m["value"], m["unit"] = *e.Value, e.Unit
+			}
+			entries[j] = m
+		}
+		out[l.Name] = entries
+	}
+	return json.Marshal(out)
+}
+
+// Values encodes the attributes into the credential layout's values for the given header. The
+// result is what the issuer commits to and what the prover feeds the circuit.
+func (a *Attributes) Values(h Header) ([]*big.Int, error) {
+	s := a.Schema
+	layout := s.CredentialLayout()
+	vals := make([]*big.Int, len(layout.Fields))
+	for i := range vals {
+		vals[i] = new(big.Int)
+	}
+	set := func(name string, v *big.Int) { vals[layout.Index(name)] = v }
+	u := func(v uint64) *big.Int { return new(big.Int).SetUint64(v) }
+
+	hc := h.HolderCommitment
+	set(schema.FieldHolder, hc.BigInt(new(big.Int)))
+	issued, err := encode.Date(h.IssuedOn)
+	if err != nil {
+		return nil, fieldErr("issued_on", "%v", err)
+	}
+	expires, err := encode.Date(h.ExpiresOn)
+	if err != nil {
+		return nil, fieldErr("expires_on", "%v", err)
+	}
+	set(schema.FieldIssuedOn, u(issued))
+	set(schema.FieldExpiresOn, u(expires))
+	set(schema.FieldID, new(big.Int).SetBytes(h.ID[:]))
+
+	for i, attr := range s.Attributes {
+		v, err := EncodeScalar(attr, a.Scalars[i])
+		if err != nil {
+			return nil, &FieldError{Field: attr.Name, Err: err}
+		}
+		set(schema.AttrField(attr.Name), v)
+	}
+	for li, l := range s.Lists {
+		entries := a.Lists[li]
+		if len(entries) > l.Capacity {
+			return nil, fieldErr(l.Name, "more than %d entries", l.Capacity)
+		}
+		set(schema.LengthField(l.Name), u(uint64(len(entries))))
+		if a.Truncated[li] {
+			set(schema.TruncatedField(l.Name), u(1))
+		}
+		for j, e := range entries {
+			field := fmt.Sprintf("%s[%d]", l.Name, j)
+			code, err := EncodeCode(l.Code, e.Code)
+			if err != nil {
+				return nil, &FieldError{Field: field + ".code", Err: err}
+			}
+			set(schema.EntryField(l.Name, j, "code"), u(code))
+			if l.Value {
+				fixed, err := encode.Fixed(e.Code, *e.Value)
+				if err != nil {
+					return nil, fieldErr(field+".value", "%v", err)
+				}
+				set(schema.EntryField(l.Name, j, "value"), u(fixed))
+			}
+			if l.HasDate() {
+				d, err := encode.Date(e.Date)
+				if err != nil {
+					return nil, fieldErr(field+"."+l.DateField, "%v", err)
+				}
+				set(schema.EntryField(l.Name, j, "date"), u(d))
+			}
+		}
+	}
+	return vals, nil
+}
+
+// EncodeScalar encodes one scalar attribute value (or policy constant) of the attribute's type.
+func EncodeScalar(attr schema.Attribute, v string) (*big.Int, error) {
+	switch attr.Type {
+	case schema.Date:
+		d, err := encode.Date(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		return new(big.Int).SetUint64(d), nil
+	case schema.Enum:
+		for i, e := range attr.Values {
+			if strings.EqualFold(v, e) {
+				return big.NewInt(int64(i + 1)), nil
+			}
+		}
+		return nil, fmt.Errorf("%w: want one of %s", ErrMalformed, strings.Join(attr.Values, ", "))
+	case schema.Hashed:
+		e := fieldhash.String(v)
+		return e.BigInt(new(big.Int)), nil
+	}
+	return nil, fmt.Errorf("%w: unsupported type", ErrMalformed)
+}

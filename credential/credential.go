@@ -1,0 +1,226 @@
+// Package credential is what an issuer signs: a schema's attributes, normalised and encoded into the
+// schema's credential layout, committed to with Poseidon2 and signed with EdDSA on BN254's twisted
+// Edwards curve. It also reads and writes CREDENTIAL.json and issuer key files.
+//
+// Guarantees: a Credential that Verify accepts has a signature by its issuer over exactly the
+// commitment of its attributes as written, so changing any attribute after issuance makes Verify
+// (and any proof over it) fail.
+package credential
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards/eddsa"
+
+	"github.com/zkhealth/zkhealth/encode"
+	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/schema"
+)
+
+// Version is the CREDENTIAL.json format version this package writes and reads.
+const Version = 1
+
+// MaxSize bounds a CREDENTIAL.json read from anywhere.
+const MaxSize = 256 << 10
+
+// ErrBadSignature is returned when a credential's signature does not verify under its issuer key
+// over the commitment of its attributes.
+var ErrBadSignature = errors.New("credential signature does not verify (the credential was altered or signed by another key)")
+
+// Header is the part of a credential that is not an attribute.
+type Header struct {
+	HolderCommitment fr.Element
+	IssuedOn         string // YYYY-MM-DD
+	ExpiresOn        string // YYYY-MM-DD
+	ID               [16]byte
+}
+
+// Credential is CREDENTIAL.json.
+type Credential struct {
+	Version          int             `json:"version"`
+	Schema           string          `json:"schema"`
+	ID               string          `json:"id"`
+	Issuer           string          `json:"issuer"`
+	HolderCommitment string          `json:"holder_commitment"`
+	IssuedOn         string          `json:"issued_on"`
+	ExpiresOn        string          `json:"expires_on"`
+	Attributes       json.RawMessage `json:"attributes"`
+	Truncated        []string        `json:"truncated,omitempty"`
+	Signature        string          `json:"signature"`
+}
+
+// Decoded is a parsed, checked credential: its schema, attributes, layout values and commitment,
+// the issuer key and signature. Only Verify says whether the signature holds.
+type Decoded struct {
+	Schema     *schema.Schema
+	Attributes *Attributes
+	Header     Header
+	Values     []*big.Int
+	Commitment fr.Element
+	Issuer     eddsa.PublicKey
+	Signature  eddsa.Signature
+}
+
+// Issue normalises attrs (ATTRS.json) for schema s, encodes and commits to them, and signs the
+// commitment with key. The credential id is random (from rnd, crypto/rand when nil).
+func Issue(key *IssuerKey, s *schema.Schema, holderCommitment fr.Element, attrs []byte, issuedOn, expiresOn string, rnd io.Reader) (*Credential, error) {
+	a, err := ParseAttributes(s, attrs)
+	if err != nil {
+		return nil, err
+	}
+	return IssueAttributes(key, a, holderCommitment, issuedOn, expiresOn, rnd)
+}
+
+// IssueAttributes is Issue for attributes already parsed (e.g. built from FHIR).
+func IssueAttributes(key *IssuerKey, a *Attributes, holderCommitment fr.Element, issuedOn, expiresOn string, rnd io.Reader) (*Credential, error) {
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	issued, err := encode.Date(issuedOn)
+	if err != nil {
+		return nil, fieldErr("issued_on", "%v", err)
+	}
+	expires, err := encode.Date(expiresOn)
+	if err != nil {
+		return nil, fieldErr("expires_on", "%v", err)
+	}
+	if expires < issued {
+		return nil, fieldErr("expires_on", "before issued_on")
+	}
+	h := Header{HolderCommitment: holderCommitment, IssuedOn: issuedOn, ExpiresOn: expiresOn}
+	if _, err := io.ReadFull(rnd, h.ID[:]); err != nil {
+		return nil, fmt.Errorf("credential id: %w", err)
+	}
+	vals, err := a.Values(h)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Commitment(a.Schema, vals)
+	if err != nil {
+		return nil, err
+	}
+	cb := c.Bytes()
+	sig, err := key.priv.Sign(cb[:], poseidon2.NewMerkleDamgardHasher())
+	if err != nil {
+		return nil, fmt.Errorf("sign credential: %w", err)
+	}
+	attrJSON, err := a.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("encode attributes: %w", err)
+	}
+	cred := &Credential{
+		Version:          Version,
+		Schema:           a.Schema.ID,
+		ID:               hex.EncodeToString(h.ID[:]),
+		Issuer:           key.PublicHex(),
+		HolderCommitment: fieldhash.Hex(holderCommitment),
+		IssuedOn:         issuedOn,
+		ExpiresOn:        expiresOn,
+		Attributes:       attrJSON,
+		Signature:        hex.EncodeToString(sig),
+	}
+	for i, l := range a.Schema.Lists {
+		if a.Truncated[i] {
+			cred.Truncated = append(cred.Truncated, l.Name)
+		}
+	}
+	return cred, nil
+}
+
+// Commitment is C = Poseidon2(credential tag of the schema, packed layout values).
+func Commitment(s *schema.Schema, values []*big.Int) (fr.Element, error) {
+	packed, err := s.CredentialLayout().Pack(values)
+	if err != nil {
+		return fr.Element{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return fieldhash.HashBig(fieldhash.CredentialTag(s.ID), packed...)
+}
+
+// Parse reads CREDENTIAL.json strictly (size-limited, unknown fields refused).
+func Parse(data []byte) (*Credential, error) {
+	if len(data) > MaxSize {
+		return nil, fieldErr("credential", "larger than %d bytes", MaxSize)
+	}
+	var c Credential
+	if err := strictUnmarshal(data, &c); err != nil {
+		return nil, fieldErr("credential", "%v", err)
+	}
+	return &c, nil
+}
+
+// Decode checks every field of the credential and re-derives its layout values and commitment from
+// the attributes as written. It does not check the signature: call Verify.
+func (c *Credential) Decode() (*Decoded, error) {
+	if c.Version != Version {
+		return nil, fieldErr("version", "unsupported credential version %d", c.Version)
+	}
+	s, err := schema.Get(c.Schema)
+	if err != nil {
+		return nil, fieldErr("schema", "%v", err)
+	}
+	a, err := ParseAttributes(s, c.Attributes)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range c.Truncated {
+		i, _, ok := s.List(name)
+		if !ok {
+			return nil, fieldErr("truncated", "unknown list %q", name)
+		}
+		a.Truncated[i] = true
+	}
+	var h Header
+	if h.HolderCommitment, err = fieldhash.ParseHex(c.HolderCommitment); err != nil {
+		return nil, fieldErr("holder_commitment", "%v", err)
+	}
+	h.IssuedOn, h.ExpiresOn = c.IssuedOn, c.ExpiresOn
+	id, err := hex.DecodeString(c.ID)
+	if err != nil || len(id) != len(h.ID) {
+		return nil, fieldErr("id", "want %d bytes of hex", len(h.ID))
+	}
+	copy(h.ID[:], id)
+	vals, err := a.Values(h)
+	if err != nil {
+		return nil, err
+	}
+	commit, err := Commitment(s, vals)
+	if err != nil {
+		return nil, err
+	}
+	d := &Decoded{Schema: s, Attributes: a, Header: h, Values: vals, Commitment: commit}
+	if d.Issuer, err = ParsePublicKey(c.Issuer); err != nil {
+		return nil, fieldErr("issuer", "%v", err)
+	}
+	sig, err := hex.DecodeString(c.Signature)
+	if err != nil {
+		return nil, fieldErr("signature", "not hex")
+	}
+	if n, err := d.Signature.SetBytes(sig); err != nil || n != len(sig) {
+		return nil, fieldErr("signature", "not an EdDSA signature")
+	}
+	return d, nil
+}
+
+// Verify checks the issuer's signature over the commitment; it returns ErrBadSignature when the
+// credential was altered after issuance or signed by another key.
+func (d *Decoded) Verify() error {
+	cb := d.Commitment.Bytes()
+	ok, err := d.Issuer.Verify(d.Signature.Bytes(), cb[:], poseidon2.NewMerkleDamgardHasher())
+	if err != nil || !ok {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// Marshal renders the credential as indented JSON.
+func (c *Credential) Marshal() ([]byte, error) {
+	return json.MarshalIndent(c, "", "  ")
+}

@@ -1,0 +1,118 @@
+// Package testfixture holds the example inputs of CLI.md (attributes and policies of both use
+// cases) and helpers that give tests keys and credentials, so every test speaks of the same data.
+package testfixture
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/consensys/gnark/logger"
+
+	"github.com/zkhealth/zkhealth/credential"
+	"github.com/zkhealth/zkhealth/holder"
+	"github.com/zkhealth/zkhealth/keys"
+	"github.com/zkhealth/zkhealth/policy"
+	"github.com/zkhealth/zkhealth/schema"
+)
+
+// CoverageAttrs is CLI.md's coverage ATTRS.json.
+const CoverageAttrs = `{"payer": "ACME-HEALTH", "plan": "GOLD-PPO", "member_id": "M123456", "status": "active",
+ "period_start": "2026-01-01", "period_end": "2026-12-31", "insurance_type": "PPO",
+ "service_categories": ["30", "1", "33", "35", "47", "48", "50", "86", "88", "98", "AL", "MH", "UC"]}`
+
+// ClinicalAttrs is CLI.md's clinical ATTRS.json.
+const ClinicalAttrs = `{"birth_date": "1976-01-16", "sex": "male",
+ "conditions":   [{"code": "E11.9", "onset": "2015-03-01"}, {"code": "I10", "onset": "2012-06-10"}],
+ "observations": [{"code": "4548-4", "value": 7.5, "unit": "%", "date": "2026-10-09"},
+                  {"code": "39156-5", "value": 30.0, "unit": "kg/m2", "date": "2026-10-09"}],
+ "medications":  [{"code": "860975", "start": "2016-01-01"}]}`
+
+// ClinicalPolicy is CLI.md's trial policy.
+const ClinicalPolicy = `{"schema": "clinical", "scope": "trial:NCT04556851",
+ "predicates": [
+   {"attribute": "age", "op": "between", "value": [18, 75]},
+   {"attribute": "sex", "op": "in", "value": ["female", "male"]},
+   {"list": "observations", "match": "latest", "code": ["4548-4"], "value": [7.5, 11.0], "within_days": 180},
+   {"list": "conditions", "match": "exists", "code": ["E11"]},
+   {"list": "conditions", "match": "none", "code": ["E10", "I21", "I63"], "within_days": 180}
+ ]}`
+
+// CoveragePolicy is CLI.md's insurer policy.
+const CoveragePolicy = `{"schema": "coverage", "scope": "payer:acme:eligibility",
+ "predicates": [
+   {"attribute": "status", "op": "eq", "value": "active"},
+   {"attribute": "payer", "op": "eq", "value": "ACME-HEALTH"},
+   {"attribute": "period_start", "op": "lte", "value": "2026-11-22"},
+   {"attribute": "period_end", "op": "gte", "value": "2026-11-22"},
+   {"list": "service_categories", "match": "exists", "code": ["30"]}
+ ]}`
+
+// AsOf is the as-of date the examples are written for.
+const AsOf = "2026-11-22"
+
+// Quiet turns gnark's own logger off (it writes to stdout).
+func Quiet() { logger.Disable() }
+
+var setupOnce sync.Map // dir+circuit+backend -> *sync.Once
+
+// KeysDir returns a key directory shared by every test binary of one `go test` run (under
+// ZKHEALTH_TEST_KEYS when set, else the system temp dir), with keys for the given schemas and
+// backend set up once. Setup is idempotent, so test binaries reuse one another's keys.
+func KeysDir(tb testing.TB, b keys.Backend, schemas ...*schema.Schema) string {
+	tb.Helper()
+	dir := os.Getenv("ZKHEALTH_TEST_KEYS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "zkhealth-test-keys")
+	}
+	for _, s := range schemas {
+		once, _ := setupOnce.LoadOrStore(dir+s.Circuit+string(b), new(sync.Once))
+		var err error
+		once.(*sync.Once).Do(func() {
+			unlock := lockDir(tb, dir)
+			defer unlock()
+			_, _, err = keys.Setup(context.Background(), dir, s, b, os.Stderr)
+		})
+		if err != nil {
+			tb.Fatalf("setup %s: %v", s.Circuit, err)
+		}
+	}
+	return dir
+}
+
+// Issued is a credential issued to a fresh holder by a fresh issuer.
+type Issued struct {
+	Issuer     *credential.IssuerKey
+	Holder     *holder.Key
+	Credential *credential.Credential
+}
+
+// Issue issues attrs of schema s, valid from issuedOn to expiresOn.
+func Issue(tb testing.TB, s *schema.Schema, attrs, issuedOn, expiresOn string) *Issued {
+	tb.Helper()
+	ik, err := credential.GenerateIssuerKey(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hk, err := holder.Generate(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := credential.Issue(ik, s, hk.Commitment(), []byte(attrs), issuedOn, expiresOn, nil)
+	if err != nil {
+		tb.Fatalf("issue: %v", err)
+	}
+	return &Issued{Issuer: ik, Holder: hk, Credential: c}
+}
+
+// Policy parses a policy or fails the test.
+func Policy(tb testing.TB, js string) *policy.Policy {
+	tb.Helper()
+	p, err := policy.Parse([]byte(js))
+	if err != nil {
+		tb.Fatalf("policy: %v", err)
+	}
+	return p
+}

@@ -1,0 +1,185 @@
+// Package verifier checks a PROOF.json against the verifier's own policy, as-of date, scope,
+// issuer key and challenge.
+//
+// Guarantees: the public witness is rebuilt here, never taken from the proof file: the policy
+// hash is recomputed from the policy, as-of date and scope; the issuer and challenge come from the
+// caller. Only the nullifier, which the verifier cannot know in advance, is read from the file.
+// Proof bytes go through the checked readers. An invalid proof is a Result with Valid false and a
+// reason; an error means the verifier itself could not decide (a broken policy, missing keys).
+package verifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards/eddsa"
+	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/backend/plonk"
+	"github.com/consensys/gnark/frontend"
+
+	"github.com/zkhealth/zkhealth"
+	"github.com/zkhealth/zkhealth/checked"
+	"github.com/zkhealth/zkhealth/circuits"
+	"github.com/zkhealth/zkhealth/credential"
+	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/keys"
+	"github.com/zkhealth/zkhealth/policy"
+	"github.com/zkhealth/zkhealth/proof"
+)
+
+// Reasons a proof is invalid.
+const (
+	ReasonMalformed       = "malformed_proof"
+	ReasonCircuitMismatch = "circuit_mismatch"
+	ReasonUnknownKey      = "unknown_verifying_key"
+	ReasonPolicyMismatch  = "policy_mismatch"
+	ReasonAsOfMismatch    = "as_of_mismatch"
+	ReasonScopeMismatch   = "scope_mismatch"
+	ReasonIssuerMismatch  = "issuer_mismatch"
+	ReasonChallenge       = "challenge_mismatch"
+	ReasonUntrustedIssuer = "untrusted_issuer"
+	ReasonRejected        = "proof_rejected"
+)
+
+// Request is what a verifier checks a proof against; every value is the verifier's own.
+type Request struct {
+	Proof     *proof.File
+	Policy    *policy.Policy
+	AsOf      string
+	Issuer    eddsa.PublicKey
+	Challenge fr.Element
+}
+
+// Result is the outcome of a verification.
+type Result struct {
+	Valid     bool   `json:"valid"`
+	Reason    string `json:"reason,omitempty"`
+	Nullifier string `json:"nullifier"`
+}
+
+// maxCommitments bounds the commitments a Groth16 proof may carry (zkhealth's circuits use one).
+const maxCommitments = 4
+
+// Verifier holds the verifying keys it accepts, by circuit and backend.
+type Verifier struct {
+	keys map[string]*keys.Keys
+}
+
+// New loads the verifying keys (checked reader, fingerprint-matched) for every shipped circuit
+// and backend found in dir. It fails when it finds none.
+func New(dir string, circuitIDs []string, backends ...keys.Backend) (*Verifier, error) {
+	v := &Verifier{keys: map[string]*keys.Keys{}}
+	for _, id := range circuitIDs {
+		for _, b := range backends {
+			k, err := keys.Load(dir, id, b, false)
+			if errors.Is(err, keys.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, zkhealth.Wrap(zkhealth.EUnavailable, err)
+			}
+			v.keys[id+"/"+string(b)] = k
+		}
+	}
+	if len(v.keys) == 0 {
+		return nil, zkhealth.Errorf(zkhealth.EUnavailable, "no verifying keys in %s (run `zkhealth setup --keys %s`)", dir, dir)
+	}
+	return v, nil
+}
+
+// FromKeys builds a verifier over already loaded key sets.
+func FromKeys(sets ...*keys.Keys) *Verifier {
+	v := &Verifier{keys: map[string]*keys.Keys{}}
+	for _, k := range sets {
+		v.keys[k.Info.Circuit+"/"+string(k.Info.Backend)] = k
+	}
+	return v
+}
+
+func invalid(reason string, nullifier string) Result {
+	return Result{Valid: false, Reason: reason, Nullifier: nullifier}
+}
+
+// Verify decides whether req.Proof proves req.Policy for the caller's as-of date, issuer and
+// challenge.
+func (v *Verifier) Verify(ctx context.Context, req Request) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	f := req.Proof
+	compiled, err := req.Policy.Compile(req.AsOf)
+	if err != nil {
+		return Result{}, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("policy: %w", err))
+	}
+	nullifier, err := fieldhash.ParseHex(f.Public.Nullifier)
+	if err != nil {
+		return invalid(ReasonMalformed, ""), nil
+	}
+	res := func(reason string) (Result, error) { return invalid(reason, fieldhash.Hex(nullifier)), nil }
+	if f.Check() != nil {
+		return res(ReasonMalformed)
+	}
+	if f.Circuit != compiled.Schema.Circuit {
+		return res(ReasonCircuitMismatch)
+	}
+	k := v.keys[f.Circuit+"/"+f.Backend]
+	if k == nil || k.Info.VKFingerprint != f.VKFingerprint {
+		return res(ReasonUnknownKey)
+	}
+	issuerHex := credential.PublicKeyHex(req.Issuer)
+	if !req.Policy.AcceptsIssuer(issuerHex) {
+		return res(ReasonUntrustedIssuer)
+	}
+	// The claimed public values only tell which of the verifier's own values differs.
+	switch {
+	case f.AsOf != req.AsOf:
+		return res(ReasonAsOfMismatch)
+	case f.Scope != req.Policy.Scope:
+		return res(ReasonScopeMismatch)
+	case f.Public.PolicyHash != fieldhash.Hex(compiled.Hash):
+		return res(ReasonPolicyMismatch)
+	case f.Public.Issuer != issuerHex:
+		return res(ReasonIssuerMismatch)
+	case f.Public.Challenge != fieldhash.Hex(req.Challenge):
+		return res(ReasonChallenge)
+	}
+	pub := circuits.PublicAssignment(k.Schema, &circuits.Public{
+		PolicyHash: compiled.Hash,
+		Issuer:     req.Issuer,
+		Challenge:  req.Challenge,
+		Nullifier:  nullifier,
+	})
+	wit, err := frontend.NewWitness(pub, ecc.BN254.ScalarField(), frontend.PublicOnly())
+	if err != nil {
+		return Result{}, fmt.Errorf("public witness: %w", err)
+	}
+	raw, err := f.Bytes()
+	if err != nil {
+		return res(ReasonMalformed)
+	}
+	switch keys.Backend(f.Backend) {
+	case keys.Groth16:
+		vk := k.VK.(groth16.VerifyingKey)
+		prf, err := checked.Groth16Proof(raw, maxCommitments)
+		if err != nil {
+			return res(ReasonMalformed)
+		}
+		if groth16.Verify(prf, vk, wit) != nil {
+			return res(ReasonRejected)
+		}
+	case keys.PLONK:
+		prf, err := checked.PlonkProof(raw)
+		if err != nil {
+			return res(ReasonMalformed)
+		}
+		if plonk.Verify(prf, k.VK.(plonk.VerifyingKey), wit) != nil {
+			return res(ReasonRejected)
+		}
+	default:
+		return res(ReasonUnknownKey)
+	}
+	return Result{Valid: true, Nullifier: fieldhash.Hex(nullifier)}, nil
+}
