@@ -1,0 +1,142 @@
+package circuits_test
+
+import (
+	"encoding/json"
+	"math/big"
+	"sync"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/constraint"
+	"github.com/consensys/gnark/constraint/solver"
+	"github.com/consensys/gnark/frontend"
+
+	"github.com/zkhealth/zkhealth/circuits"
+	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/testfixture"
+	"github.com/zkhealth/zkhealth/keys"
+	"github.com/zkhealth/zkhealth/policy"
+	"github.com/zkhealth/zkhealth/schema"
+)
+
+// The R1CS of each circuit is compiled once per test binary.
+var compiled sync.Map // circuit id -> func() (constraint.ConstraintSystem, error)
+
+func r1csOf(t *testing.T, s *schema.Schema) constraint.ConstraintSystem {
+	t.Helper()
+	f, _ := compiled.LoadOrStore(s.Circuit, sync.OnceValues(func() (constraint.ConstraintSystem, error) {
+		return keys.Compile(s, keys.Groth16)
+	}))
+	ccs, err := f.(func() (constraint.ConstraintSystem, error))()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ccs
+}
+
+// withAttrs returns base (an ATTRS.json) with the given top-level attributes replaced.
+func withAttrs(t *testing.T, base string, set map[string]any) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(base), &m); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range set {
+		m[k] = v
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// scenario is an honestly issued credential and a policy; build gives the witness a prover would
+// assign, without the prover's native pre-checks, so a violating statement reaches the circuit.
+type scenario struct {
+	s               *schema.Schema
+	attrs, policy   string
+	asOf            string
+	issued, expires string
+}
+
+type built struct {
+	witness  *circuits.Witness
+	issued   *testfixture.Issued
+	compiled *policy.Compiled
+}
+
+func (sc scenario) build(t *testing.T) *built {
+	t.Helper()
+	if sc.asOf == "" {
+		sc.asOf = testfixture.AsOf
+	}
+	if sc.issued == "" {
+		sc.issued = "2026-11-01"
+	}
+	if sc.expires == "" {
+		sc.expires = "2027-11-01"
+	}
+	is := testfixture.Issue(t, sc.s, sc.attrs, sc.issued, sc.expires)
+	d, err := is.Credential.Decode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := testfixture.Policy(t, sc.policy)
+	c, err := pol.Compile(sc.asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := is.Holder.Element()
+	var ch fr.Element
+	ch.SetUint64(42)
+	return &built{issued: is, compiled: c, witness: &circuits.Witness{
+		Public: circuits.Public{
+			PolicyHash: c.Hash,
+			Issuer:     d.Issuer,
+			Challenge:  ch,
+			Nullifier:  fieldhash.Nullifier(secret, c.Scope),
+		},
+		Credential:   d.Values,
+		Signature:    d.Signature,
+		HolderSecret: secret,
+		Policy:       c.Values,
+	}}
+}
+
+// solve reports whether the compiled constraint system accepts the witness.
+func solve(t *testing.T, s *schema.Schema, w *circuits.Witness, opts ...solver.Option) error {
+	t.Helper()
+	a, err := circuits.Assign(s, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := frontend.NewWitness(a, ecc.BN254.ScalarField())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r1csOf(t, s).IsSolved(full, opts...)
+}
+
+// rehash recomputes the policy hash after a test edited compiled policy values directly.
+func rehash(t *testing.T, s *schema.Schema, values []*big.Int) fr.Element {
+	t.Helper()
+	packed, err := s.PolicyLayout().Pack(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := fieldhash.HashBig(fieldhash.PolicyTag(s.ID), packed...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func cloneInts(xs []*big.Int) []*big.Int {
+	out := make([]*big.Int, len(xs))
+	for i, x := range xs {
+		out[i] = new(big.Int).Set(x)
+	}
+	return out
+}
