@@ -21,6 +21,18 @@ const (
 	ENotFound = "not_found"
 	// EUnavailable: keys or a dependency are missing or down.
 	EUnavailable = "unavailable"
+	// EExpired: a presentation request past its expiry.
+	EExpired = "expired"
+	// EOverloaded: the proving queue is full; retry later.
+	EOverloaded = "overloaded"
+	// EUnauthorized: no API key, or an unknown one.
+	EUnauthorized = "unauthorized"
+	// EForbidden: the key's role may not call this endpoint.
+	EForbidden = "forbidden"
+	// ERateLimited: the key exceeded its request rate.
+	ERateLimited = "rate_limited"
+	// ETooLarge: the request body is over the limit.
+	ETooLarge = "body_too_large"
 	// EInternal: anything else; its message is not shown to clients.
 	EInternal = "internal"
 )

@@ -1,0 +1,39 @@
+# zkhealth — one command per job. `make test` is what CI runs (.ci/run).
+GO       ?= go
+BIN      := bin/zkhealth
+PKGS     := ./...
+
+.PHONY: build test bench run lint fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/zkhealth
+
+# Tests need Redis: REDIS_URL when set, else a private redis-server the tests start themselves.
+test:
+	@scripts/ensure-redis
+	$(GO) test -timeout 14m $(PKGS)
+
+# Performance is measured here, never asserted in tests.
+bench:
+	@mkdir -p benchmarks/results
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 14m ./benchmarks/ | tee benchmarks/results/bench.txt
+
+# The service in its embedded default: no Redis, state and dev keys under ./data.
+run:
+	$(GO) run ./cmd/zkhealth serve --dev
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+# Each fuzz target for FUZZTIME (default 10s).
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin data

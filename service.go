@@ -1,0 +1,136 @@
+package zkhealth
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// StoredPolicy is a verifier's policy as registered with the service. Its ID is derived from the
+// policy's canonical content, so the same policy always gets the same id.
+type StoredPolicy struct {
+	ID     string          `json:"id"`
+	Policy json.RawMessage `json:"policy"`
+}
+
+// PresentationRequest is what a holder must prove: a policy, an as-of date, a scope and a fresh
+// challenge, valid until ExpiresAt.
+type PresentationRequest struct {
+	ID        string          `json:"id"`
+	PolicyID  string          `json:"policy_id"`
+	Policy    json.RawMessage `json:"policy"`
+	AsOf      string          `json:"as_of"`
+	Scope     string          `json:"scope"`
+	Challenge string          `json:"challenge"`
+	ExpiresAt time.Time       `json:"expires_at"`
+}
+
+// Issuer is a trusted issuer in the registry.
+type Issuer struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	PublicKey string `json:"public_key"`
+}
+
+// Store is the service's durable state: policies, presentation requests, the nullifier registry
+// and the issuer registry. Implementations: package bolt (embedded, on disk) and package
+// redisstore (shared by several processes).
+//
+// Errors: ENotFound for unknown ids, EExpired for expired requests, EUnavailable when the backing
+// store cannot answer. No method stores attribute values or holder secrets.
+type Store interface {
+	// PutPolicy stores a policy under its id; storing an existing id again is a no-op.
+	PutPolicy(ctx context.Context, p StoredPolicy) error
+	// Policy returns the policy with the id, or ENotFound.
+	Policy(ctx context.Context, id string) (StoredPolicy, error)
+	// PutRequest stores a presentation request. It stays readable until ExpiresAt and answers
+	// EExpired (not ENotFound) for at least a day after that.
+	PutRequest(ctx context.Context, r PresentationRequest) error
+	// Request returns the request, ENotFound, or EExpired once now is past ExpiresAt.
+	Request(ctx context.Context, id string, now time.Time) (PresentationRequest, error)
+	// UseNullifier records the nullifier for the scope and reports whether it was the first use.
+	// It is atomic: of concurrent calls with the same scope and nullifier, exactly one sees true.
+	UseNullifier(ctx context.Context, scope, nullifier string) (first bool, err error)
+	// PutIssuer registers a trusted issuer. Registering a public key already present returns the
+	// existing record unchanged.
+	PutIssuer(ctx context.Context, is Issuer) (Issuer, error)
+	// Issuers lists the trusted issuers, oldest first.
+	Issuers(ctx context.Context) ([]Issuer, error)
+	// IssuerByKey returns the issuer with the public key (lower-case hex), or ENotFound.
+	IssuerByKey(ctx context.Context, publicKey string) (Issuer, error)
+	// Ping reports whether the store answers.
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
+
+// Cache is a byte cache with expiry. Keys are keyed hashes (HMAC) or hashes of public data, never
+// plain private data; values never hold attribute values or secrets.
+type Cache interface {
+	// Get returns the value and true on a hit, nil and false on a miss. An error means the cache
+	// could not answer (a miss is not an error).
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	// Set stores the value for ttl.
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// SetNX stores the value only when the key is absent and reports whether it stored; with it the
+	// first answer wins when two processes race.
+	SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
+}
+
+// RateLimiter counts requests per key.
+type RateLimiter interface {
+	// Allow counts one request for key and reports whether it is within the limit; when it is
+	// not, retryAfter says when to try again.
+	Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error)
+}
+
+// JobStatus is the state of an asynchronous proof job.
+type JobStatus string
+
+// Job states.
+const (
+	JobQueued  JobStatus = "queued"
+	JobRunning JobStatus = "running"
+	JobDone    JobStatus = "done"
+	JobFailed  JobStatus = "failed"
+)
+
+// ErrorBody is an error as the API shows it.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Job is what a holder sees of an asynchronous proof job.
+type Job struct {
+	ID      string          `json:"id"`
+	Status  JobStatus       `json:"status"`
+	Proof   json.RawMessage `json:"proof,omitempty"`
+	Error   *ErrorBody      `json:"error,omitempty"`
+	QueueMS *int64          `json:"queue_ms,omitempty"`
+	ProveMS *int64          `json:"prove_ms,omitempty"`
+}
+
+// ProofJob is the private input of an asynchronous proof job. Queues keep it only encrypted and
+// delete it when the job ends.
+type ProofJob struct {
+	RequestID    string          `json:"request_id"`
+	Credential   json.RawMessage `json:"credential"`
+	HolderSecret string          `json:"holder_secret"`
+}
+
+// ProofRunner executes one proof job and returns PROOF.json; a *Error it returns is shown to the
+// holder as the job's error.
+type ProofRunner func(ctx context.Context, job ProofJob) ([]byte, error)
+
+// Queue is the asynchronous proving queue. Implementations: package inmem (in-process pool) and
+// package redisqueue (asynq on Redis, consumed by `zkhealth worker` processes).
+type Queue interface {
+	// Enqueue queues job under id. An id already queued, running or finished is not queued again
+	// (the call succeeds). EOverloaded when the queue holds its maximum.
+	Enqueue(ctx context.Context, id string, job ProofJob) error
+	// Job returns the job's state, or ENotFound.
+	Job(ctx context.Context, id string) (Job, error)
+	// Depth is the number of jobs waiting.
+	Depth(ctx context.Context) (int, error)
+}
