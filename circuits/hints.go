@@ -5,17 +5,18 @@ import (
 	"math/big"
 
 	"github.com/consensys/gnark/constraint/solver"
-	"github.com/consensys/gnark/std"
 )
 
 // GetHints returns the hints the policy circuit uses. A prover that loads a serialized constraint
-// system must have them registered; this package registers them (and gnark's std hints) in init.
+// system must have them registered; this package registers them in init. The gnark std packages
+// the circuit uses (rangecheck, twistededwards, math/bits, math/cmp) register their own on import;
+// importing gnark/std as a whole would register them twice, and gnark logs every duplicate to
+// stdout.
 func GetHints() []solver.Hint {
 	return []solver.Hint{GreaterOrEqualHint, PrefixMaskHint, ArgmaxHint}
 }
 
 func init() {
-	std.RegisterHints()
 	solver.RegisterHint(GetHints()...)
 }
 

@@ -1,0 +1,380 @@
+package bolt_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zkhealth/zkhealth"
+	"github.com/zkhealth/zkhealth/bolt"
+)
+
+// MustOpen opens a store in a fresh temporary directory and closes it when the test ends.
+func MustOpen(tb testing.TB) *bolt.Store {
+	tb.Helper()
+	return mustOpenPath(tb, filepath.Join(tb.TempDir(), "zkhealth.db"))
+}
+
+func mustOpenPath(tb testing.TB, path string) *bolt.Store {
+	tb.Helper()
+	s, err := bolt.Open(path)
+	if err != nil {
+		tb.Fatalf("Open(%s): %v", path, err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := zkhealth.ErrorCode(err); got != code {
+		t.Fatalf("error code = %q (err %v), want %q", got, err, code)
+	}
+}
+
+var (
+	ctx     = context.Background()
+	policyA = zkhealth.StoredPolicy{ID: "pol-a", Policy: json.RawMessage(`{"schema":"clinical","scope":"trial:A"}`)}
+	policyB = zkhealth.StoredPolicy{ID: "pol-a", Policy: json.RawMessage(`{"schema":"coverage"}`)}
+)
+
+func request(id string, expires time.Time) zkhealth.PresentationRequest {
+	return zkhealth.PresentationRequest{
+		ID: id, PolicyID: policyA.ID, Policy: policyA.Policy, AsOf: "2026-01-02",
+		Scope: "trial:A", Challenge: "00ff", ExpiresAt: expires.UTC().Round(0),
+	}
+}
+
+func TestOpen(t *testing.T) {
+	t.Run("FileMode0600", func(t *testing.T) {
+		s := MustOpen(t)
+		fi, err := os.Stat(s.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := fi.Mode().Perm(); m != 0o600 {
+			t.Fatalf("mode = %o, want 600", m)
+		}
+	})
+	t.Run("CreatesDirectory", func(t *testing.T) {
+		mustOpenPath(t, filepath.Join(t.TempDir(), "a", "b", "zkhealth.db"))
+	})
+	t.Run("ErrLockedFailsWithinTimeout", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "zkhealth.db")
+		mustOpenPath(t, path)
+		start := time.Now()
+		s2, err := bolt.Open(path) // flock conflicts between file descriptions, even in one process
+		if err == nil {
+			_ = s2.Close()
+			t.Fatal("second Open of a locked file succeeded")
+		}
+		wantCode(t, err, zkhealth.EUnavailable)
+		if d := time.Since(start); d < bolt.LockTimeout/2 || d > bolt.LockTimeout+2*time.Second {
+			t.Fatalf("second Open failed after %v, want about %v", d, bolt.LockTimeout)
+		}
+	})
+}
+
+func TestPolicy(t *testing.T) {
+	s := MustOpen(t)
+	if err := s.PutPolicy(ctx, policyA); err != nil {
+		t.Fatal(err)
+	}
+	// Same id again is a no-op: the first content stays.
+	if err := s.PutPolicy(ctx, policyB); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, id string
+		want     zkhealth.StoredPolicy
+		code     string
+	}{
+		{"OK", "pol-a", policyA, ""},
+		{"ErrNotFound", "pol-missing", zkhealth.StoredPolicy{}, zkhealth.ENotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.Policy(ctx, tc.id)
+			wantCode(t, err, tc.code)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("Policy = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+	t.Run("ErrInvalidEmptyID", func(t *testing.T) {
+		wantCode(t, s.PutPolicy(ctx, zkhealth.StoredPolicy{}), zkhealth.EInvalid)
+	})
+}
+
+func TestRequest(t *testing.T) {
+	s := MustOpen(t)
+	// In the future, so that the purge PutRequest runs with the real clock removes nothing.
+	exp := time.Now().Add(240 * time.Hour).UTC().Round(0)
+	r := request("req-1", exp)
+	if err := s.PutRequest(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, id string
+		now      time.Time
+		code     string
+	}{
+		{"OK", "req-1", exp.Add(-time.Minute), ""},
+		{"OKAtExpiry", "req-1", exp, ""},
+		{"ErrExpired", "req-1", exp.Add(time.Second), zkhealth.EExpired},
+		{"ErrExpiredAlmostADayLater", "req-1", exp.Add(bolt.ExpiredRetention - time.Second), zkhealth.EExpired},
+		{"ErrNotFoundAfterRetention", "req-1", exp.Add(bolt.ExpiredRetention + time.Second), zkhealth.ENotFound},
+		{"ErrNotFound", "req-missing", exp.Add(-time.Minute), zkhealth.ENotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.Request(ctx, tc.id, tc.now)
+			wantCode(t, err, tc.code)
+			if tc.code == "" && !reflect.DeepEqual(got, r) {
+				t.Fatalf("Request = %+v, want %+v", got, r)
+			}
+		})
+	}
+	t.Run("Replace", func(t *testing.T) {
+		r2 := request("req-1", exp.Add(time.Hour))
+		if err := s.PutRequest(ctx, r2); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Request(ctx, "req-1", exp.Add(time.Minute)); err != nil {
+			t.Fatalf("replaced request: %v", err)
+		}
+		// The old expiry's index entry is gone: a purge at the old cutoff keeps the request.
+		if n, err := s.Purge(exp.Add(bolt.ExpiredRetention + time.Minute)); err != nil || n != 0 {
+			t.Fatalf("Purge = %d, %v; want 0 purged", n, err)
+		}
+	})
+	t.Run("ErrInvalid", func(t *testing.T) {
+		wantCode(t, s.PutRequest(ctx, request("", exp)), zkhealth.EInvalid)
+		wantCode(t, s.PutRequest(ctx, zkhealth.PresentationRequest{ID: "x"}), zkhealth.EInvalid)
+	})
+}
+
+func TestPurge(t *testing.T) {
+	t.Run("Explicit", func(t *testing.T) {
+		s := MustOpen(t)
+		// In the future, so that the purge PutRequest runs with the real clock removes nothing.
+		exp := time.Now().Add(240 * time.Hour).UTC().Round(0)
+		for i, e := range []time.Time{exp, exp.Add(time.Hour), exp.Add(48 * time.Hour)} {
+			if err := s.PutRequest(ctx, request(fmt.Sprint("r", i), e)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := exp.Add(bolt.ExpiredRetention + 30*time.Minute) // past r0's retention only
+		n, err := s.Purge(now)
+		if err != nil || n != 1 {
+			t.Fatalf("Purge = %d, %v; want 1", n, err)
+		}
+		// Read at exp so that only the purge decides what is found.
+		for id, code := range map[string]string{"r0": zkhealth.ENotFound, "r1": "", "r2": ""} {
+			_, err := s.Request(ctx, id, exp)
+			wantCode(t, err, code)
+		}
+	})
+	t.Run("OnPutRequest", func(t *testing.T) {
+		s := MustOpen(t)
+		old := time.Now().Add(-bolt.ExpiredRetention - time.Hour)
+		if err := s.PutRequest(ctx, request("old", old)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutRequest(ctx, request("new", time.Now().Add(time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Request(ctx, "old", old.Add(-time.Minute)); zkhealth.ErrorCode(err) != zkhealth.ENotFound {
+			t.Fatalf("old request still stored after PutRequest: err = %v", err)
+		}
+	})
+}
+
+func TestUseNullifier(t *testing.T) {
+	s := MustOpen(t)
+	steps := []struct {
+		name, scope, nullifier string
+		first                  bool
+		code                   string
+	}{
+		{"FirstUse", "trial:A", "123", true, ""},
+		{"SecondUse", "trial:A", "123", false, ""},
+		{"OtherScope", "trial:B", "123", true, ""},
+		{"OtherNullifier", "trial:A", "124", true, ""},
+		// "trial:A\x001" + "23" must not collide with "trial:A" + "\x00" + "123".
+		{"ErrInvalidNULInScope", "trial:A\x001", "23", false, zkhealth.EInvalid},
+		{"ErrInvalidEmpty", "", "1", false, zkhealth.EInvalid},
+	}
+	for _, tc := range steps { // ordered: each step depends on the previous ones
+		t.Run(tc.name, func(t *testing.T) {
+			first, err := s.UseNullifier(ctx, tc.scope, tc.nullifier)
+			wantCode(t, err, tc.code)
+			if first != tc.first {
+				t.Fatalf("first = %v, want %v", first, tc.first)
+			}
+		})
+	}
+	t.Run("ConcurrentExactlyOnce", func(t *testing.T) {
+		for round := range 5 {
+			const n = 50
+			var firsts atomic.Int32
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for range n {
+				wg.Go(func() {
+					<-start
+					first, err := s.UseNullifier(ctx, "trial:race", fmt.Sprint(round))
+					if err != nil {
+						t.Error(err)
+					}
+					if first {
+						firsts.Add(1)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			if got := firsts.Load(); got != 1 {
+				t.Fatalf("round %d: %d of %d concurrent calls saw first use, want exactly 1", round, got, n)
+			}
+		}
+	})
+}
+
+func TestIssuers(t *testing.T) {
+	s := MustOpen(t)
+	t.Run("EmptyList", func(t *testing.T) {
+		got, err := s.Issuers(ctx)
+		if err != nil || got == nil || len(got) != 0 {
+			t.Fatalf("Issuers = %#v, %v; want empty non-nil", got, err)
+		}
+	})
+	a := zkhealth.Issuer{ID: "iss-a", Name: "Lab A", PublicKey: "aa01"}
+	b := zkhealth.Issuer{ID: "iss-b", Name: "Payer B", PublicKey: "bb02"}
+	c := zkhealth.Issuer{ID: "iss-c", Name: "Hospital C", PublicKey: "0c03"}
+	for _, is := range []zkhealth.Issuer{b, a, c} { // not in id order: the list must keep insertion order
+		got, err := s.PutIssuer(ctx, is)
+		if err != nil || got != is {
+			t.Fatalf("PutIssuer(%v) = %v, %v", is, got, err)
+		}
+	}
+	t.Run("PutIssuerIdempotent", func(t *testing.T) {
+		got, err := s.PutIssuer(ctx, zkhealth.Issuer{ID: "iss-new", Name: "Renamed", PublicKey: "AA01"})
+		if err != nil || got != a {
+			t.Fatalf("PutIssuer(existing key) = %v, %v; want existing %v", got, err, a)
+		}
+	})
+	t.Run("OldestFirst", func(t *testing.T) {
+		got, err := s.Issuers(ctx)
+		if err != nil || !reflect.DeepEqual(got, []zkhealth.Issuer{b, a, c}) {
+			t.Fatalf("Issuers = %v, %v; want %v", got, err, []zkhealth.Issuer{b, a, c})
+		}
+	})
+	for _, tc := range []struct {
+		name, key string
+		want      zkhealth.Issuer
+		code      string
+	}{
+		{"ByKeyOK", "bb02", b, ""},
+		{"ByKeyUpperCase", "0C03", c, ""},
+		{"ByKeyErrNotFound", "dd04", zkhealth.Issuer{}, zkhealth.ENotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.IssuerByKey(ctx, tc.key)
+			wantCode(t, err, tc.code)
+			if got != tc.want {
+				t.Fatalf("IssuerByKey = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	t.Run("ErrInvalidEmptyKey", func(t *testing.T) {
+		_, err := s.PutIssuer(ctx, zkhealth.Issuer{Name: "x"})
+		wantCode(t, err, zkhealth.EInvalid)
+	})
+}
+
+func TestClosed(t *testing.T) {
+	s := MustOpen(t)
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping on open store: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().Add(time.Hour)
+	calls := map[string]func() error{
+		"Ping":      func() error { return s.Ping(ctx) },
+		"PutPolicy": func() error { return s.PutPolicy(ctx, policyA) },
+		"Policy":    func() error { _, err := s.Policy(ctx, "pol-a"); return err },
+		"PutRequest": func() error {
+			return s.PutRequest(ctx, request("r", exp))
+		},
+		"Request":      func() error { _, err := s.Request(ctx, "r", time.Now()); return err },
+		"UseNullifier": func() error { _, err := s.UseNullifier(ctx, "s", "n"); return err },
+		"PutIssuer": func() error {
+			_, err := s.PutIssuer(ctx, zkhealth.Issuer{PublicKey: "aa"})
+			return err
+		},
+		"Issuers":     func() error { _, err := s.Issuers(ctx); return err },
+		"IssuerByKey": func() error { _, err := s.IssuerByKey(ctx, "aa"); return err },
+		"Purge":       func() error { _, err := s.Purge(time.Now()); return err },
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) { wantCode(t, call(), zkhealth.EUnavailable) })
+	}
+}
+
+func TestRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "zkhealth.db")
+	exp := time.Now().Add(time.Hour).UTC().Round(0)
+	iss := []zkhealth.Issuer{{ID: "i1", Name: "One", PublicKey: "01"}, {ID: "i2", Name: "Two", PublicKey: "02"}}
+
+	s, err := bolt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutPolicy(ctx, policyA); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutRequest(ctx, request("req-1", exp)); err != nil {
+		t.Fatal(err)
+	}
+	if first, err := s.UseNullifier(ctx, "trial:A", "42"); err != nil || !first {
+		t.Fatalf("UseNullifier = %v, %v", first, err)
+	}
+	for _, is := range iss {
+		if _, err := s.PutIssuer(ctx, is); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = mustOpenPath(t, path)
+	if got, err := s.Policy(ctx, policyA.ID); err != nil || !reflect.DeepEqual(got, policyA) {
+		t.Errorf("policy after restart = %v, %v", got, err)
+	}
+	if got, err := s.Request(ctx, "req-1", time.Now()); err != nil || !reflect.DeepEqual(got, request("req-1", exp)) {
+		t.Errorf("request after restart = %v, %v", got, err)
+	}
+	if first, err := s.UseNullifier(ctx, "trial:A", "42"); err != nil || first {
+		t.Errorf("nullifier after restart: first = %v, %v; want false", first, err)
+	}
+	if got, err := s.Issuers(ctx); err != nil || !reflect.DeepEqual(got, iss) {
+		t.Errorf("issuers after restart = %v, %v; want %v", got, err, iss)
+	}
+	// The insertion sequence survives too: a new issuer goes last.
+	i3 := zkhealth.Issuer{ID: "i0", Name: "Three", PublicKey: "03"}
+	if _, err := s.PutIssuer(ctx, i3); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Issuers(ctx); len(got) != 3 || got[2] != i3 {
+		t.Errorf("issuers after restart and insert = %v; want %v last", got, i3)
+	}
+}
