@@ -44,7 +44,6 @@ const (
 	ExitFailure      = 4
 )
 
-
 // env is what commands read and write besides files: the standard streams and the clock (for
 // the "today" defaults of date flags).
 type env struct {

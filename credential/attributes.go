@@ -33,8 +33,10 @@ type Attributes struct {
 	Truncated []bool    // one per schema list
 }
 
-// FieldError is a malformed input naming the offending field (never its value when the value may be
-// health data).
+// FieldError is a malformed input naming the offending field. Field never carries a value; Err's
+// text does not echo free strings or enum values, but a reason that comes from package encode
+// (a bad date, code or lab value) quotes the offending input, so a surface that shows the error to
+// anyone but the issuer must render Field and a value-free reason, not Err's text.
 type FieldError struct {
 	Field string
 	Err   error

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"reflect"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
@@ -170,6 +171,9 @@ func (c *Credential) Decode() (*Decoded, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !isNormal(c.Attributes, a) {
+		return nil, fieldErr("attributes", "not as issued (re-spelt, reordered or changed below the encoding's precision)")
+	}
 	for _, name := range c.Truncated {
 		i, _, ok := s.List(name)
 		if !ok {
@@ -207,6 +211,23 @@ func (c *Credential) Decode() (*Decoded, error) {
 		return nil, fieldErr("signature", "not an EdDSA signature")
 	}
 	return d, nil
+}
+
+// isNormal reports whether raw is the normal form of a (as MarshalJSON writes it, up to whitespace
+// and key order). An issuer writes attributes in normal form, so any other spelling was changed
+// after issuance; refusing it keeps "the credential shows what was signed": without it a value
+// changed below the encoding's precision (7.5 → 7.504 %), a re-spelt code or reordered dated
+// entries would encode to the signed vector and verify while showing something else.
+func isNormal(raw json.RawMessage, a *Attributes) bool {
+	norm, err := a.MarshalJSON()
+	if err != nil {
+		return false
+	}
+	var written, want any
+	if json.Unmarshal(raw, &written) != nil || json.Unmarshal(norm, &want) != nil {
+		return false
+	}
+	return reflect.DeepEqual(written, want)
 }
 
 // Verify checks the issuer's signature over the commitment; it returns ErrBadSignature when the

@@ -1,6 +1,7 @@
 package credential
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +17,9 @@ import (
 type IssuerKey struct {
 	priv *eddsa.PrivateKey
 }
+
+// privateKeySize is the length of a serialised private key: public key ‖ scalar ‖ nonce seed.
+const privateKeySize = 96
 
 // IssuerKeyFile is ISSUER.key.
 type IssuerKeyFile struct {
@@ -44,8 +48,8 @@ func (k *IssuerKey) PublicHex() string { return PublicKeyHex(k.priv.PublicKey) }
 // PublicKeyHex renders a public key as its compressed form in lower-case hex.
 func PublicKeyHex(pk eddsa.PublicKey) string { return hex.EncodeToString(pk.Bytes()) }
 
-// ParsePublicKey reads a compressed public key in hex (with or without 0x); the point must be on
-// the curve and in the prime-order subgroup.
+// ParsePublicKey reads a compressed public key in hex (with or without 0x); the encoding must be
+// canonical (y below the field modulus) and the point on the curve and in the prime-order subgroup.
 func ParsePublicKey(s string) (eddsa.PublicKey, error) {
 	var pk eddsa.PublicKey
 	b, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
@@ -54,6 +58,10 @@ func ParsePublicKey(s string) (eddsa.PublicKey, error) {
 	}
 	if _, err := pk.SetBytes(b); err != nil {
 		return pk, fmt.Errorf("not a valid issuer public key: %v", err)
+	}
+	// SetBytes reduces y modulo p, so y + p would be a second spelling of the same key.
+	if !bytes.Equal(pk.Bytes(), b) {
+		return pk, fmt.Errorf("not a valid issuer public key: not in canonical form")
 	}
 	if !pk.A.IsInSubGroup() || pk.A.IsZero() {
 		return pk, fmt.Errorf("not a valid issuer public key: not in the prime-order subgroup")
@@ -75,6 +83,10 @@ func ParseIssuerKey(data []byte) (*IssuerKey, error) {
 	b, err := hex.DecodeString(strings.TrimPrefix(f.PrivateKey, "0x"))
 	if err != nil {
 		return nil, fieldErr("private_key", "not hex")
+	}
+	// gnark-crypto's SetBytes panics on a buffer longer than a key: check the length first.
+	if len(b) != privateKeySize {
+		return nil, fieldErr("private_key", "want %d bytes", privateKeySize)
 	}
 	priv := new(eddsa.PrivateKey)
 	if n, err := priv.SetBytes(b); err != nil || n != len(b) {

@@ -133,6 +133,15 @@ func (c *compiler) scalarPredicate(i int, p Predicate) error {
 	}
 	c.set(schema.PredField(i, "target"), uint64(idx))
 	max := uint64(1)<<attr.Type.Bits() - 1
+	// least and most are the smallest and largest values the type encodes: lt least and gt most can
+	// never hold.
+	least, most := uint64(0), max
+	switch attr.Type {
+	case schema.Date:
+		most = encode.MaxDate
+	case schema.Enum:
+		least, most = 1, uint64(len(attr.Values))
+	}
 	one := func() (uint64, error) {
 		var v string
 		if err := json.Unmarshal(p.Value, &v); err != nil {
@@ -184,14 +193,14 @@ func (c *compiler) scalarPredicate(i int, p Predicate) error {
 		}
 		switch p.Op {
 		case "lt":
-			if v == 0 {
+			if v <= least {
 				return invalid("lt %s can never hold", compact(p.Value))
 			}
 			return c.interval(i, name, 0, v-1, false)
 		case "lte":
 			return c.interval(i, name, 0, v, false)
 		case "gt":
-			if v >= max {
+			if v >= most {
 				return invalid("gt %s can never hold", compact(p.Value))
 			}
 			return c.interval(i, name, v+1, max, false)
@@ -266,8 +275,8 @@ func (c *compiler) ageBounds(p Predicate) (lo, hi uint64, negate bool, err error
 	if minAge < 0 || maxAge > 200 || minAge > maxAge {
 		return 0, 0, false, invalid("age range [%d, %d] is empty or outside 0..200", minAge, maxAge)
 	}
-	youngest := c.asOf.AddDate(-minAge, 0, 0)                    // born on or before
-	oldest := c.asOf.AddDate(-(maxAge+1), 0, 0).AddDate(0, 0, 1) // born on or after
+	youngest := yearsBefore(c.asOf, minAge)                  // born on or before
+	oldest := yearsBefore(c.asOf, maxAge+1).AddDate(0, 0, 1) // born on or after
 	hiDay, err := encode.DateOf(youngest)
 	if err != nil {
 		return 0, 0, false, invalid("age %d as of %s is before 1900", minAge, c.asOf.Format("2006-01-02"))
@@ -277,6 +286,17 @@ func (c *compiler) ageBounds(p Predicate) (lo, hi uint64, negate bool, err error
 		loDay = 0 // older than 1900-01-01 is below every encodable birth date
 	}
 	return loDay, hiDay, p.Op == "not_between", nil
+}
+
+// yearsBefore returns the latest birth date whose n-th birthday is on or before t. It is t moved n
+// years back, except that a 29 February t in a year n years before that has none gives 28 February
+// (time.AddDate would give 1 March, whose n-th birthday is still a day away).
+func yearsBefore(t time.Time, n int) time.Time {
+	d := t.AddDate(-n, 0, 0)
+	if d.Day() != t.Day() {
+		d = d.AddDate(0, 0, -d.Day())
+	}
+	return d
 }
 
 // setValue returns the pool slot of v, adding it when new.
@@ -347,7 +367,7 @@ func (c *compiler) listPredicate(i int, p Predicate) error {
 		c.set(schema.PredField(i, fmt.Sprintf("family/%d", k)), 1)
 		if l.Code == schema.LOINC {
 			canon, ok := encode.CanonicalUnit(fam)
-			if ok && scale != nil && (canon.Unit != scale.Unit || canon.Scale != scale.Scale) {
+			if ok && scale != nil && len(p.Value) > 0 && (canon.Unit != scale.Unit || canon.Scale != scale.Scale) {
 				return invalid("code: a value range needs codes of one unit; %s is in %s, %s in %s", scale.LOINC, scale.Unit, fam, canon.Unit)
 			}
 			if ok {

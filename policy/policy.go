@@ -79,7 +79,8 @@ func Parse(data []byte) (*Policy, error) {
 	if err := dec.Decode(&p); err != nil {
 		return nil, invalid("%v", err)
 	}
-	if dec.More() {
+	// dec.More reports false before a stray ']' or '}', so check the rest is only JSON whitespace.
+	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) != 0 {
 		return nil, invalid("trailing data after the policy object")
 	}
 	return &p, nil

@@ -55,7 +55,8 @@ func Parse(data []byte) (*File, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if dec.More() {
+	// dec.More reports false before a stray ']' or '}', so check the rest is only JSON whitespace.
+	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) != 0 {
 		return nil, fmt.Errorf("%w: trailing data", ErrMalformed)
 	}
 	if err := f.Check(); err != nil {
