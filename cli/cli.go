@@ -229,27 +229,10 @@ func describe(err error) string {
 	return err.Error()
 }
 
-// fieldReason says what is wrong with a credential field without its value. The encode package
-// quotes the offending input in its messages (a birth date, a lab value, a diagnosis code), and
-// package credential flattens those errors into text, so any message that comes from it is
-// replaced by a description of the field's expected form.
+// fieldReason says what is wrong with a credential field. Package credential keeps these reasons
+// value-free (it never quotes a birth date, lab value or code), so only its prefix is trimmed.
 func fieldReason(fe *credential.FieldError) string {
-	msg := strings.TrimPrefix(fe.Err.Error(), credential.ErrMalformed.Error()+": ")
-	quotesInput := strings.Contains(msg, "encode:") || strings.Contains(msg, "LOINC")
-	if !quotesInput {
-		return msg
-	}
-	switch f := fe.Field; {
-	case strings.HasSuffix(f, ".code") && strings.Contains(msg, "no canonical unit"):
-		return "no canonical unit is known for this LOINC code"
-	case strings.HasSuffix(f, ".code"):
-		return "not a valid code for this list"
-	case strings.HasSuffix(f, ".value") && strings.Contains(msg, encode.ErrUnknownUnit.Error()):
-		return "unit has no known conversion to the canonical unit of the code"
-	case strings.HasSuffix(f, ".value"):
-		return "value not representable (negative, not finite or out of range)"
-	}
-	return "want a date YYYY-MM-DD between 1900-01-01 and 2099-12-31"
+	return strings.TrimPrefix(fe.Err.Error(), credential.ErrMalformed.Error()+": ")
 }
 
 // oneLine folds a message onto one line.

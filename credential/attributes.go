@@ -117,7 +117,7 @@ func normaliseScalar(attr schema.Attribute, v string) (string, error) {
 	case schema.Date:
 		d, err := encode.Date(v)
 		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrMalformed, err)
+			return "", encodeError(err, wantDate)
 		}
 		return encode.DateString(d), nil
 	case schema.Enum:
@@ -186,7 +186,7 @@ func parseList(l schema.List, msg json.RawMessage) ([]Entry, error) {
 		entry := Entry{Code: norm}
 		d, err := encode.Date(dates[l.DateField])
 		if err != nil {
-			return nil, fieldErr(field+"."+l.DateField, "%v", err)
+			return nil, &FieldError{Field: field + "." + l.DateField, Err: encodeError(err, wantDate)}
 		}
 		entry.Date = encode.DateString(d)
 		switch {
@@ -199,11 +199,11 @@ func parseList(l schema.List, msg json.RawMessage) ([]Entry, error) {
 			}
 			fixed, err := encode.Quantity(norm, *e.Value, e.Unit)
 			if err != nil {
-				return nil, fieldErr(field+".value", "%v", err)
+				return nil, &FieldError{Field: field + ".value", Err: encodeError(err, wantValue)}
 			}
 			v, err := encode.Float(norm, fixed)
 			if err != nil {
-				return nil, fieldErr(field+".value", "%v", err)
+				return nil, &FieldError{Field: field + ".value", Err: encodeError(err, wantValue)}
 			}
 			entry.Value, entry.Unit = &v, canon.Unit
 		case e.Value != nil || e.Unit != "":
@@ -213,6 +213,33 @@ func parseList(l schema.List, msg json.RawMessage) ([]Entry, error) {
 	}
 	return out, nil
 }
+
+// encodeError turns an error of package encode, whose text quotes the offending input (a birth
+// date, a lab value, a diagnosis code), into a value-free reason: what was expected and the kind of
+// fault. errors.Is still finds ErrMalformed and the encode sentinel (encode.ErrRange, …).
+func encodeError(err error, want string) error {
+	kind := encode.ErrSyntax
+	for _, k := range []error{encode.ErrRange, encode.ErrCheckDigit, encode.ErrUnknownLOINC, encode.ErrUnknownUnit} {
+		if errors.Is(err, k) {
+			kind = k
+		}
+	}
+	return &reasonError{msg: fmt.Sprintf("%s: %s (want %s)", ErrMalformed, kind, want), kinds: []error{ErrMalformed, kind}}
+}
+
+// reasonError is a message with the sentinel errors it stands for.
+type reasonError struct {
+	msg   string
+	kinds []error
+}
+
+func (e *reasonError) Error() string   { return e.msg }
+func (e *reasonError) Unwrap() []error { return e.kinds }
+
+const (
+	wantDate  = "a date YYYY-MM-DD from 1900-01-01 to 2099-12-31"
+	wantValue = "a non-negative number in a unit with a known conversion to the code's canonical unit"
+)
 
 // NormaliseCode checks code against the code system and returns its canonical spelling.
 func NormaliseCode(cs schema.CodeSystem, code string) (string, error) {
@@ -248,7 +275,7 @@ func EncodeCode(cs schema.CodeSystem, code string) (uint64, error) {
 		err = fmt.Errorf("unsupported code system")
 	}
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s code: %v", ErrMalformed, cs, err)
+		return 0, encodeError(err, "a "+cs.String()+" code")
 	}
 	return v, nil
 }
@@ -309,11 +336,11 @@ func (a *Attributes) Values(h Header) ([]*big.Int, error) {
 	set(schema.FieldHolder, hc.BigInt(new(big.Int)))
 	issued, err := encode.Date(h.IssuedOn)
 	if err != nil {
-		return nil, fieldErr("issued_on", "%v", err)
+		return nil, &FieldError{Field: "issued_on", Err: encodeError(err, wantDate)}
 	}
 	expires, err := encode.Date(h.ExpiresOn)
 	if err != nil {
-		return nil, fieldErr("expires_on", "%v", err)
+		return nil, &FieldError{Field: "expires_on", Err: encodeError(err, wantDate)}
 	}
 	set(schema.FieldIssuedOn, u(issued))
 	set(schema.FieldExpiresOn, u(expires))
@@ -345,14 +372,14 @@ func (a *Attributes) Values(h Header) ([]*big.Int, error) {
 			if l.Value {
 				fixed, err := encode.Fixed(e.Code, *e.Value)
 				if err != nil {
-					return nil, fieldErr(field+".value", "%v", err)
+					return nil, &FieldError{Field: field + ".value", Err: encodeError(err, wantValue)}
 				}
 				set(schema.EntryField(l.Name, j, "value"), u(fixed))
 			}
 			if l.HasDate() {
 				d, err := encode.Date(e.Date)
 				if err != nil {
-					return nil, fieldErr(field+"."+l.DateField, "%v", err)
+					return nil, &FieldError{Field: field + "." + l.DateField, Err: encodeError(err, wantDate)}
 				}
 				set(schema.EntryField(l.Name, j, "date"), u(d))
 			}
@@ -367,7 +394,7 @@ func EncodeScalar(attr schema.Attribute, v string) (*big.Int, error) {
 	case schema.Date:
 		d, err := encode.Date(v)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+			return nil, encodeError(err, wantDate)
 		}
 		return new(big.Int).SetUint64(d), nil
 	case schema.Enum:

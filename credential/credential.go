@@ -8,6 +8,7 @@
 package credential
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"io"
 	"math/big"
 	"reflect"
+	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
@@ -87,11 +89,11 @@ func IssueAttributes(key *IssuerKey, a *Attributes, holderCommitment fr.Element,
 	}
 	issued, err := encode.Date(issuedOn)
 	if err != nil {
-		return nil, fieldErr("issued_on", "%v", err)
+		return nil, &FieldError{Field: "issued_on", Err: encodeError(err, wantDate)}
 	}
 	expires, err := encode.Date(expiresOn)
 	if err != nil {
-		return nil, fieldErr("expires_on", "%v", err)
+		return nil, &FieldError{Field: "expires_on", Err: encodeError(err, wantDate)}
 	}
 	if expires < issued {
 		return nil, fieldErr("expires_on", "before issued_on")
@@ -153,6 +155,9 @@ func Parse(data []byte) (*Credential, error) {
 	var c Credential
 	if err := strictUnmarshal(data, &c); err != nil {
 		return nil, fieldErr("credential", "%v", err)
+	}
+	if hasDuplicateKeys(data) {
+		return nil, fieldErr("credential", "an object repeats a key")
 	}
 	return &c, nil
 }
@@ -227,7 +232,53 @@ func isNormal(raw json.RawMessage, a *Attributes) bool {
 	if json.Unmarshal(raw, &written) != nil || json.Unmarshal(norm, &want) != nil {
 		return false
 	}
-	return reflect.DeepEqual(written, want)
+	return reflect.DeepEqual(written, want) && !hasDuplicateKeys(raw)
+}
+
+// hasDuplicateKeys reports whether an object in the JSON text data repeats a key, comparing keys
+// as encoding/json matches them to struct fields (ignoring case). encoding/json keeps the last of
+// repeated keys where another reader may show the first, so a credential could verify while
+// showing a value the issuer never signed. Malformed JSON counts as a repeat.
+func hasDuplicateKeys(data []byte) bool {
+	type frame struct {
+		keys    map[string]bool // nil for an array
+		wantKey bool
+	}
+	var stack []frame
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return false
+		}
+		if err != nil {
+			return true
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				stack = append(stack, frame{keys: map[string]bool{}, wantKey: true})
+				continue
+			case '[':
+				stack = append(stack, frame{})
+				continue
+			}
+			stack = stack[:len(stack)-1] // the closed container is a value of its parent
+		case string:
+			if n := len(stack); n > 0 && stack[n-1].keys != nil && stack[n-1].wantKey {
+				k := strings.ToLower(v)
+				if stack[n-1].keys[k] {
+					return true
+				}
+				stack[n-1].keys[k], stack[n-1].wantKey = true, false
+				continue
+			}
+		}
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			stack[n-1].wantKey = true
+		}
+	}
 }
 
 // Verify checks the issuer's signature over the commitment; it returns ErrBadSignature when the
