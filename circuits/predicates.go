@@ -127,7 +127,8 @@ func dot(api frontend.API, sel, xs []frontend.Variable) frontend.Variable {
 // scalarHolds evaluates predicate slot i as a scalar predicate: the target attribute x lies in
 // [lo, hi] (interval mode) or equals one of the slot's set values (set mode), XOR negate.
 // The interval comparison runs on x only when the slot is an active interval predicate, and on lo
-// otherwise, so a hashed attribute (a full field element) never reaches the comparator.
+// otherwise, so a hashed attribute (fieldhash.StringBits wide, more than the comparator's width)
+// never reaches the comparator.
 func scalarHolds(api frontend.API, cmp *comparator, i int, pol *vector, scalars, pool []frontend.Variable, isScalar frontend.Variable) frontend.Variable {
 	field := func(part string) frontend.Variable { return pol.get(schema.PredField(i, part)) }
 	sel := selectors(api, field("target"), len(scalars))

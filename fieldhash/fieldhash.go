@@ -92,16 +92,24 @@ func Canonical(v *big.Int) (fr.Element, error) {
 	return e, nil
 }
 
-// String hashes a free string (payer, plan, member id, scope) to a field element:
-// sha256(TagString label ‖ 0x00 ‖ s) reduced modulo the scalar field. Only equality of strings
-// is provable through it.
+// StringBits is the width of a hashed string. Two hashed strings fit one packed field element, so
+// a policy's pool of set values and a credential's string attributes cost half the hashing they
+// would as whole field elements; 124 bits keep second preimages (2^124) and collisions (2^62
+// work, and only an issuer could sign a colliding string) out of reach.
+const StringBits = 124
+
+// String hashes a free string (payer, plan, member id, scope) to a StringBits-bit integer: the
+// first 124 bits of sha256(TagString label ‖ 0x00 ‖ s). Only equality of strings is provable
+// through it.
 func String(s string) fr.Element {
 	h := sha256.New()
 	h.Write([]byte(TagString.label))
 	h.Write([]byte{0})
 	h.Write([]byte(s))
+	sum := h.Sum(nil)
+	v := new(big.Int).Rsh(new(big.Int).SetBytes(sum), 256-StringBits)
 	var e fr.Element
-	e.SetBytes(h.Sum(nil))
+	e.SetBigInt(v)
 	return e
 }
 

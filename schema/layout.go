@@ -5,6 +5,8 @@ import (
 	"math/big"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/zkhealth/zkhealth/fieldhash"
 )
 
 // PackBits is how many bits of narrow fields one field element carries. It is below the 253 bits
@@ -211,7 +213,7 @@ func (s *Schema) PolicyLayout() *Layout {
 		}
 	}
 	for k := range s.SetValues {
-		fields = append(fields, Field{SetValueField(k), 0})
+		fields = append(fields, Field{SetValueField(k), fieldhash.StringBits})
 	}
 	fields = append(fields, Field{FieldAsOf, WithinBits}, Field{FieldScope, 0})
 	return NewLayout(fields)

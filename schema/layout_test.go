@@ -244,8 +244,8 @@ func TestLayoutSizes(t *testing.T) {
 		credFields, credElements int
 		polFields, polElements   int
 	}{
-		{Coverage(), 29, 7, 168, 11},
-		{Clinical(), 108, 13, 446, 22},
+		{Coverage(), 29, 6, 258, 14},
+		{Clinical(), 108, 13, 378, 16},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema.ID, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"sort"
 
 	"github.com/zkhealth/zkhealth/encode"
+	"github.com/zkhealth/zkhealth/fieldhash"
 )
 
 // AttrType is the type of a scalar attribute; it fixes the attribute's encoding and which policy
@@ -24,7 +25,7 @@ const (
 	// Enum is one of a fixed list of strings, encoded as its 1-based index (EnumBits wide). Only
 	// equality and set membership are meaningful, but the encoding is ordered.
 	Enum
-	// Hashed is a free string hashed to a field element. Only equality is provable on it.
+	// Hashed is a free string hashed to fieldhash.StringBits bits. Only equality is provable on it.
 	Hashed
 )
 
@@ -47,13 +48,15 @@ func (t AttrType) String() string {
 // Ordered reports whether order comparisons (lt, between, …) are provable on the type.
 func (t AttrType) Ordered() bool { return t == Date || t == Enum }
 
-// Bits is the declared width of the type's encoding; 0 means a full field element.
+// Bits is the declared width of the type's encoding.
 func (t AttrType) Bits() int {
 	switch t {
 	case Date:
 		return encode.DateBits
 	case Enum:
 		return EnumBits
+	case Hashed:
+		return fieldhash.StringBits
 	}
 	return 0
 }
@@ -191,7 +194,7 @@ func Coverage() *Schema {
 			{Name: "service_categories", Capacity: 16, Code: X12, Families: 4},
 		},
 		Predicates: 8,
-		SetValues:  6,
+		SetValues:  16,
 	}
 }
 
@@ -210,7 +213,8 @@ func Clinical() *Schema {
 			{Name: "medications", Capacity: 8, Code: RxNorm, DateField: "start", Families: 4},
 		},
 		Predicates: 16,
-		SetValues:  8,
+		// sex, the only attribute a set is meaningful on, has 4 values
+		SetValues: 4,
 	}
 }
 

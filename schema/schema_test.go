@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/zkhealth/zkhealth/encode"
+	"github.com/zkhealth/zkhealth/fieldhash"
 )
 
 // TestCapacities pins the capacities DESIGN.md promises.
@@ -171,7 +172,7 @@ func TestTypeWidths(t *testing.T) {
 	}{
 		{Date, encode.DateBits, true, "date"},
 		{Enum, EnumBits, true, "enum"},
-		{Hashed, 0, false, "string"},
+		{Hashed, fieldhash.StringBits, false, "string"},
 		{AttrType(0), 0, false, "AttrType(0)"},
 	}
 	for _, tt := range tests {
