@@ -70,7 +70,7 @@ func (w *walker) point(size int, what string) {
 }
 
 func (w *walker) points(n, size int, what string) {
-	for i := range n {
+	for i := 0; i < n && w.err == nil; i++ { // stop at the first error: n may be an unchecked count
 		w.point(size, fmt.Sprintf("%s[%d]", what, i))
 	}
 }

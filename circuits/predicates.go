@@ -23,6 +23,8 @@ type listEntries struct {
 	visible   []frontend.Variable
 	// inFamily[j][k] = visible_j ∧ lo_k ≤ code_j ≤ hi_k
 	inFamily [][]frontend.Variable
+	// inRange[j][v] = lo_v ≤ value_j ≤ hi_v for value-range slot v (lists with values)
+	inRange [][]frontend.Variable
 }
 
 // assertPredicatesHold is rule 4's predicate half: every active predicate slot of the compiled
@@ -55,8 +57,9 @@ func assertPredicatesHold(api frontend.API, cmp *comparator, s *schema.Schema, c
 	}
 }
 
-// readList reads list l of the credential: the length prefix, visibility and the family bits of
-// each entry against each family slot of the policy's pool for l.
+// readList reads list l of the credential: the length prefix, visibility, and the bits of each
+// entry against each family slot and each value-range slot of the policy's pools for l. Checking
+// entries against the pools once here, rather than per predicate, is what keeps the circuit small.
 func readList(api frontend.API, cmp *comparator, l schema.List, cred, pol *vector, asOf frontend.Variable) *listEntries {
 	e := &listEntries{decl: l, truncated: cred.get(schema.TruncatedField(l.Name))}
 	inLength := prefixMask(api, cred.get(schema.LengthField(l.Name)), l.Capacity)
@@ -77,6 +80,13 @@ func readList(api frontend.API, cmp *comparator, l schema.List, cred, pol *vecto
 			hi := pol.get(schema.FamilyField(l.Name, k, "hi"))
 			fam[k] = api.Mul(visible, cmp.IsBetween(code, lo, hi, l.Code.Bits()))
 		}
+		ranges := make([]frontend.Variable, l.ValueRanges)
+		for v := range l.ValueRanges {
+			lo := pol.get(schema.RangeField(l.Name, v, "lo"))
+			hi := pol.get(schema.RangeField(l.Name, v, "hi"))
+			ranges[v] = cmp.IsBetween(value, lo, hi, schema.ScalarCmpBits)
+		}
+		e.inRange = append(e.inRange, ranges)
 		e.code = append(e.code, code)
 		e.value = append(e.value, value)
 		e.date = append(e.date, date)
@@ -165,7 +175,8 @@ func sum(api frontend.API, xs []frontend.Variable) frontend.Variable {
 // listHolds evaluates predicate slot i as a list predicate over its target list.
 //
 // For each entry j: matches_j = the entry is visible and its code lies in one of the slot's
-// families; satisfies_j = matches_j ∧ lo ≤ value_j ≤ hi ∧ date_j + within ≥ as_of.
+// families; satisfies_j = matches_j ∧ value_j in the slot's value range (if it names one) ∧
+// date_j + within ≥ as_of.
 // exists = ∃j satisfies_j. none = ¬∃j satisfies_j ∧ ¬truncated (absence is provable only on a
 // complete list). latest = satisfies_k for the matching entry k with the greatest latest-key,
 // where k is a one-hot witness and every matching j must have key_j ≤ key_k.
@@ -175,10 +186,9 @@ func listHolds(api frontend.API, cmp *comparator, i int, pol *vector, lists []*l
 	sel := selectors(api, field("target"), len(lists))
 	api.AssertIsEqual(api.Mul(isList, api.Sub(1, sum(api, sel))), 0) // an active slot names a list
 
-	capacity, hasValues, hasDates := 0, false, false
+	capacity, hasDates := 0, false
 	for _, l := range lists {
 		capacity = max(capacity, l.decl.Capacity)
-		hasValues = hasValues || l.decl.Value
 		hasDates = hasDates || l.decl.HasDate()
 	}
 	// weight[l][k] = [target = l] ∧ family bit k of the slot
@@ -189,7 +199,26 @@ func listHolds(api frontend.API, cmp *comparator, i int, pol *vector, lists []*l
 			weight[li][k] = api.Mul(sel[li], field(fmt.Sprintf("family/%d", k)))
 		}
 	}
-	lo, hi, within := field("lo"), field("hi"), field("within")
+	// rangeWeight[l][v] = [target = l] ∧ range bit v of the slot; at most one range bit is set
+	rangeWeight := make([][]frontend.Variable, len(lists))
+	var nbRanges frontend.Variable = 0
+	maxRanges := 0
+	for _, l := range lists {
+		maxRanges = max(maxRanges, l.decl.ValueRanges)
+	}
+	for v := range maxRanges {
+		nbRanges = api.Add(nbRanges, field(fmt.Sprintf("range/%d", v)))
+	}
+	api.AssertIsEqual(api.Mul(nbRanges, api.Sub(nbRanges, 1)), 0)
+	var anyRange frontend.Variable = 0
+	for li, l := range lists {
+		rangeWeight[li] = make([]frontend.Variable, l.decl.ValueRanges)
+		for v := range l.decl.ValueRanges {
+			rangeWeight[li][v] = api.Mul(sel[li], field(fmt.Sprintf("range/%d", v)))
+			anyRange = api.Add(anyRange, rangeWeight[li][v])
+		}
+	}
+	within := field("within")
 	truncated := dot(api, sel, truncatedOf(lists))
 
 	matches := make([]frontend.Variable, capacity)
@@ -197,7 +226,8 @@ func listHolds(api frontend.API, cmp *comparator, i int, pol *vector, lists []*l
 	keys := make([]frontend.Variable, capacity)
 	var nbSatisfying frontend.Variable = 0
 	for j := range capacity {
-		var hits, value, date frontend.Variable = 0, 0, 0
+		// valueOK = 1 when the slot names no range, else the entry's bit for that range
+		var hits, date, valueOK frontend.Variable = 0, 0, api.Sub(1, anyRange)
 		for li, l := range lists {
 			if j >= l.decl.Capacity {
 				continue
@@ -205,20 +235,17 @@ func listHolds(api frontend.API, cmp *comparator, i int, pol *vector, lists []*l
 			for k := range l.decl.Families {
 				hits = api.Add(hits, api.Mul(weight[li][k], l.inFamily[j][k]))
 			}
-			if l.decl.Value {
-				value = api.Add(value, api.Mul(sel[li], l.value[j]))
+			for v := range l.decl.ValueRanges {
+				valueOK = api.Add(valueOK, api.Mul(rangeWeight[li][v], l.inRange[j][v]))
 			}
 			if l.decl.HasDate() {
 				date = api.Add(date, api.Mul(sel[li], l.date[j]))
 			}
 		}
 		matches[j] = api.Sub(1, api.IsZero(hits))
-		// A schema whose lists carry no values (dates) has no value range (window) to check: the
-		// compiler refuses one, and the circuit spends nothing on it.
-		var valueOK, dateOK frontend.Variable = 1, 1
-		if hasValues {
-			valueOK = cmp.IsBetween(value, lo, hi, schema.ScalarCmpBits)
-		}
+		// A schema whose lists carry no dates has no window to check: the compiler refuses one,
+		// and the circuit spends nothing on it.
+		var dateOK frontend.Variable = 1
 		if hasDates {
 			dateOK = cmp.IsGE(api.Add(date, within), asOf, schema.WithinBits+1)
 		}

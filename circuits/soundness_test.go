@@ -117,6 +117,11 @@ func TestPredicateSoundness(t *testing.T) {
 		{"same data passes exists", cli, map[string]any{"observations": hba1c(obs{12.0, "2026-11-01"}, obs{8.0, "2026-10-01"})}, `{"list":"observations","match":"exists","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, true},
 		{"latest outside window fails", cli, map[string]any{"observations": hba1c(obs{8.0, "2026-01-01"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, false},
 		{"entry after as-of is invisible", cli, map[string]any{"observations": hba1c(obs{12.0, "2026-12-01"}, obs{8.0, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, true},
+		{"two value ranges on one list", cli, nil, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0]},{"list":"observations","match":"latest","code":["39156-5"],"value":[25.0,35.0]}`, true},
+		{"second value range fails", cli, map[string]any{"observations": []map[string]any{
+			{"code": "4548-4", "value": 7.5, "unit": "%", "date": "2026-10-09"},
+			{"code": "39156-5", "value": 36.0, "unit": "kg/m2", "date": "2026-10-09"}}},
+			`{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0]},{"list":"observations","match":"latest","code":["39156-5"],"value":[25.0,35.0]}`, false},
 		{"latest with no entry fails", cli, map[string]any{"observations": hba1c()}, `{"list":"observations","match":"latest","code":["4548-4"]}`, false},
 	}
 	for _, tc := range cases {
@@ -176,6 +181,26 @@ func TestPaddingNeverMatches(t *testing.T) {
 		if tc.holds != (err == nil) {
 			t.Fatalf("match %d over padding only: err=%v, want holds=%v", tc.match, err, tc.holds)
 		}
+	}
+}
+
+// TestOneValueRangePerPredicate: a compiled policy naming two value ranges for one predicate is
+// refused by the constraint system (a predicate's value condition is one range or none).
+func TestOneValueRangePerPredicate(t *testing.T) {
+	testfixture.Quiet()
+	s := schema.Clinical()
+	b := scenario{s: s, attrs: testfixture.ClinicalAttrs, policy: clinicalPolicy(
+		`{"list":"observations","match":"exists","code":["4548-4"],"value":[7.5,11.0]},{"list":"observations","match":"exists","code":["39156-5"],"value":[25.0,35.0]}`)}.build(t)
+	if err := solve(t, s, b.witness); err != nil {
+		t.Fatalf("honest witness rejected: %v", err)
+	}
+	vals := cloneInts(b.compiled.Values)
+	pl := s.PolicyLayout()
+	vals[pl.Index(schema.PredField(0, "range/1"))] = big.NewInt(1) // predicate 0 now names ranges 0 and 1
+	b.witness.Policy = vals
+	b.witness.PolicyHash = rehash(t, s, vals)
+	if solve(t, s, b.witness) == nil {
+		t.Fatal("two value ranges on one predicate accepted")
 	}
 }
 

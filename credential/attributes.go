@@ -1,7 +1,6 @@
 package credential
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"github.com/zkhealth/zkhealth/encode"
 	"github.com/zkhealth/zkhealth/fieldhash"
 	"github.com/zkhealth/zkhealth/schema"
+
+	"github.com/zkhealth/zkhealth/internal/strictjson"
 )
 
 // Entry is one entry of a list attribute, normalised: the code in its canonical spelling, the value
@@ -99,18 +100,8 @@ func ParseAttributes(s *schema.Schema, data []byte) (*Attributes, error) {
 	return a, nil
 }
 
-// strictUnmarshal decodes exactly one JSON value, refusing trailing data.
-func strictUnmarshal(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON value")
-	}
-	return nil
-}
+// strictUnmarshal decodes exactly one JSON value strictly (see package strictjson).
+func strictUnmarshal(data []byte, v any) error { return strictjson.Unmarshal(data, v) }
 
 func normaliseScalar(attr schema.Attribute, v string) (string, error) {
 	switch attr.Type {

@@ -8,7 +8,6 @@
 package credential
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -17,7 +16,6 @@ import (
 	"io"
 	"math/big"
 	"reflect"
-	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
@@ -26,6 +24,8 @@ import (
 	"github.com/zkhealth/zkhealth/encode"
 	"github.com/zkhealth/zkhealth/fieldhash"
 	"github.com/zkhealth/zkhealth/schema"
+
+	"github.com/zkhealth/zkhealth/internal/strictjson"
 )
 
 // Version is the CREDENTIAL.json format version this package writes and reads.
@@ -156,9 +156,6 @@ func Parse(data []byte) (*Credential, error) {
 	if err := strictUnmarshal(data, &c); err != nil {
 		return nil, fieldErr("credential", "%v", err)
 	}
-	if hasDuplicateKeys(data) {
-		return nil, fieldErr("credential", "an object repeats a key")
-	}
 	return &c, nil
 }
 
@@ -232,53 +229,7 @@ func isNormal(raw json.RawMessage, a *Attributes) bool {
 	if json.Unmarshal(raw, &written) != nil || json.Unmarshal(norm, &want) != nil {
 		return false
 	}
-	return reflect.DeepEqual(written, want) && !hasDuplicateKeys(raw)
-}
-
-// hasDuplicateKeys reports whether an object in the JSON text data repeats a key, comparing keys
-// as encoding/json matches them to struct fields (ignoring case). encoding/json keeps the last of
-// repeated keys where another reader may show the first, so a credential could verify while
-// showing a value the issuer never signed. Malformed JSON counts as a repeat.
-func hasDuplicateKeys(data []byte) bool {
-	type frame struct {
-		keys    map[string]bool // nil for an array
-		wantKey bool
-	}
-	var stack []frame
-	dec := json.NewDecoder(bytes.NewReader(data))
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return false
-		}
-		if err != nil {
-			return true
-		}
-		switch v := tok.(type) {
-		case json.Delim:
-			switch v {
-			case '{':
-				stack = append(stack, frame{keys: map[string]bool{}, wantKey: true})
-				continue
-			case '[':
-				stack = append(stack, frame{})
-				continue
-			}
-			stack = stack[:len(stack)-1] // the closed container is a value of its parent
-		case string:
-			if n := len(stack); n > 0 && stack[n-1].keys != nil && stack[n-1].wantKey {
-				k := strings.ToLower(v)
-				if stack[n-1].keys[k] {
-					return true
-				}
-				stack[n-1].keys[k], stack[n-1].wantKey = true, false
-				continue
-			}
-		}
-		if n := len(stack); n > 0 && stack[n-1].keys != nil {
-			stack[n-1].wantKey = true
-		}
-	}
+	return reflect.DeepEqual(written, want) && !strictjson.HasDuplicateKeys(raw)
 }
 
 // Verify checks the issuer's signature over the commitment; it returns ErrBadSignature when the

@@ -4,7 +4,6 @@
 package holder
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +15,8 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkhealth/zkhealth/fieldhash"
+
+	"github.com/zkhealth/zkhealth/internal/strictjson"
 )
 
 // Key is a holder's secret with its commitment.
@@ -77,10 +78,8 @@ func (k *Key) MarshalJSON() ([]byte, error) {
 
 // Parse reads HOLDER.key and checks that the commitment matches the secret.
 func Parse(data []byte) (*Key, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var f File
-	if err := dec.Decode(&f); err != nil {
+	if err := strictjson.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	k, err := FromSecretHex(f.Secret)

@@ -36,6 +36,7 @@ type compiler struct {
 	vals     []*big.Int
 	asOf     time.Time
 	families [][]interval // per list
+	ranges   [][]interval // per list
 	setPool  []fr.Element
 }
 
@@ -65,7 +66,7 @@ func (p *Policy) Compile(asOf string) (*Compiled, error) {
 		return nil, invalid("predicates: %d predicates, the %s circuit holds %d", len(p.Predicates), s.Circuit, s.Predicates)
 	}
 	layout := s.PolicyLayout()
-	c := &compiler{s: s, layout: layout, vals: make([]*big.Int, len(layout.Fields)), asOf: asOfTime, families: make([][]interval, len(s.Lists))}
+	c := &compiler{s: s, layout: layout, vals: make([]*big.Int, len(layout.Fields)), asOf: asOfTime, families: make([][]interval, len(s.Lists)), ranges: make([][]interval, len(s.Lists))}
 	for i := range c.vals {
 		c.vals[i] = new(big.Int)
 	}
@@ -78,6 +79,10 @@ func (p *Policy) Compile(asOf string) (*Compiled, error) {
 		for k, iv := range c.families[li] {
 			c.set(schema.FamilyField(l.Name, k, "lo"), iv.lo)
 			c.set(schema.FamilyField(l.Name, k, "hi"), iv.hi)
+		}
+		for k, iv := range c.ranges[li] {
+			c.set(schema.RangeField(l.Name, k, "lo"), iv.lo)
+			c.set(schema.RangeField(l.Name, k, "hi"), iv.hi)
 		}
 	}
 	for k, v := range c.setPool {
@@ -330,6 +335,21 @@ func (c *compiler) family(li int, iv interval) (int, error) {
 	return len(c.families[li]) - 1, nil
 }
 
+// valueRange returns the pool slot of a value range of list li, adding it when new.
+func (c *compiler) valueRange(li int, iv interval) (int, error) {
+	for k, r := range c.ranges[li] {
+		if r == iv {
+			return k, nil
+		}
+	}
+	l := c.s.Lists[li]
+	if len(c.ranges[li]) == l.ValueRanges {
+		return 0, invalid("the policy uses more than %d distinct value ranges on %s, the %s circuit holds %d", l.ValueRanges, l.Name, c.s.Circuit, l.ValueRanges)
+	}
+	c.ranges[li] = append(c.ranges[li], iv)
+	return len(c.ranges[li]) - 1, nil
+}
+
 // listPredicate compiles `list match code [value] [within_days]`.
 func (c *compiler) listPredicate(i int, p Predicate) error {
 	li, l, ok := c.s.List(p.List)
@@ -375,7 +395,6 @@ func (c *compiler) listPredicate(i int, p Predicate) error {
 			}
 		}
 	}
-	lo, hi := uint64(0), uint64(1)<<schema.ScalarCmpBits-1
 	if len(p.Value) > 0 {
 		if !l.Value {
 			return invalid("value: %s entries carry no value", l.Name)
@@ -387,19 +406,23 @@ func (c *compiler) listPredicate(i int, p Predicate) error {
 		if err := json.Unmarshal(p.Value, &rng); err != nil || len(rng) != 2 {
 			return invalid("value: want [low, high] in %s", scale.Unit)
 		}
-		var err error
-		if lo, err = encode.Fixed(scale.LOINC, rng[0]); err != nil {
+		lo, err := encode.Fixed(scale.LOINC, rng[0])
+		if err != nil {
 			return invalid("value[0]: %v", err)
 		}
-		if hi, err = encode.Fixed(scale.LOINC, rng[1]); err != nil {
+		hi, err := encode.Fixed(scale.LOINC, rng[1])
+		if err != nil {
 			return invalid("value[1]: %v", err)
 		}
 		if lo > hi {
 			return invalid("value: low above high")
 		}
+		k, err := c.valueRange(li, interval{lo, hi})
+		if err != nil {
+			return err
+		}
+		c.set(schema.PredField(i, fmt.Sprintf("range/%d", k)), 1)
 	}
-	c.set(schema.PredField(i, "lo"), lo)
-	c.set(schema.PredField(i, "hi"), hi)
 	if p.WithinDays != nil {
 		if !l.HasDate() {
 			return invalid("within_days: %s entries have no date", l.Name)

@@ -15,7 +15,8 @@ import (
 //
 // Semantics: an entry is visible when it lies within the list's length and (for dated lists) is
 // dated on or before as_of; it matches a predicate's families when its code lies in one of them;
-// it satisfies the predicate when it also has its value in [lo, hi] and date + within ≥ as_of.
+// it satisfies the predicate when it also has its value in the predicate's value range (if it
+// names one) and date + within ≥ as_of.
 // exists: some visible entry satisfies; none: no visible entry satisfies and the list is not
 // truncated; latest: the matching entry with the greatest (date, lowest index) satisfies.
 func (c *Compiled) Evaluate(cred []*big.Int) (int, error) {
@@ -66,7 +67,14 @@ func (c *Compiled) evalList(i int, pv func(string) uint64, cv func(string) *big.
 	s := c.Schema
 	l := s.Lists[pv(schema.PredField(i, "target"))]
 	length := cv(schema.LengthField(l.Name)).Uint64()
-	lo, hi, within := pv(schema.PredField(i, "lo")), pv(schema.PredField(i, "hi")), pv(schema.PredField(i, "within"))
+	within := pv(schema.PredField(i, "within"))
+	// the value range, if the predicate names one
+	lo, hi := uint64(0), uint64(1)<<schema.ScalarCmpBits-1
+	for k := range l.ValueRanges {
+		if pv(schema.PredField(i, fmt.Sprintf("range/%d", k))) == 1 {
+			lo, hi = pv(schema.RangeField(l.Name, k, "lo")), pv(schema.RangeField(l.Name, k, "hi"))
+		}
+	}
 	entry := func(j int, part string) uint64 { return cv(schema.EntryField(l.Name, j, part)).Uint64() }
 	matches := func(j int) bool {
 		if uint64(j) >= length || (l.HasDate() && entry(j, "date") > c.AsOf) {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/schema"
+
+	"github.com/zkhealth/zkhealth/internal/strictjson"
 )
 
 // MaxSize bounds a POLICY.json read from anywhere.
@@ -73,15 +75,9 @@ func Parse(data []byte) (*Policy, error) {
 	if len(data) > MaxSize {
 		return nil, invalid("policy larger than %d bytes", MaxSize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var p Policy
-	if err := dec.Decode(&p); err != nil {
+	if err := strictjson.Unmarshal(data, &p); err != nil {
 		return nil, invalid("%v", err)
-	}
-	// dec.More reports false before a stray ']' or '}', so check the rest is only JSON whitespace.
-	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) != 0 {
-		return nil, invalid("trailing data after the policy object")
 	}
 	return &p, nil
 }

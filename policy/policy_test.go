@@ -9,6 +9,7 @@ import (
 	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
 	"github.com/zkhealth/zkhealth/policy"
+	"github.com/zkhealth/zkhealth/schema"
 )
 
 func TestParse(t *testing.T) {
@@ -78,6 +79,10 @@ func TestCompilePredicateErrors(t *testing.T) {
 	for i := range seventeen {
 		seventeen[i] = fmt.Sprintf("%q", []string{"female", "male", "other", "unknown"}[i%4])
 	}
+	payers := make([]string, 17)
+	for i := range payers {
+		payers[i] = fmt.Sprintf("%q", fmt.Sprint("P", i))
+	}
 	cases := []struct {
 		name   string
 		schema string
@@ -136,6 +141,7 @@ func TestCompilePredicateErrors(t *testing.T) {
 		{"ListValueNegative", "clinical", 1, []string{`{"list": "observations", "match": "exists", "code": ["4548-4"], "value": [-1, 7]}`}},
 		{"InZeroValues", "coverage", 1, []string{`{"attribute": "payer", "op": "in", "value": []}`}},
 		{"NotInZeroValues", "clinical", 1, []string{`{"attribute": "sex", "op": "not_in", "value": []}`}},
+		{"In17ValuesOnCoverage", "coverage", 0, []string{`{"attribute": "payer", "op": "in", "value": [` + strings.Join(payers, ", ") + `]}`}},
 		{"In17Values", "clinical", 1, []string{`{"attribute": "sex", "op": "in", "value": [` + strings.Join(seventeen, ", ") + `]}`}},
 		{"FamiliesOverflowOnePredicate", "coverage", 1, []string{`{"list": "service_categories", "match": "exists", "code": ["1", "2", "3", "4", "5"]}`}},
 		{"FamiliesOverflowAcrossPredicates", "coverage", 1, []string{
@@ -221,6 +227,7 @@ func TestCompileAccepts(t *testing.T) {
 		{"CoverageExample", testfixture.CoveragePolicy, asOf, nil},
 		{"16ClinicalPredicates", pol("clinical", repeat(goodClinical, 16)...), asOf, nil},
 		{"8CoveragePredicates", pol("coverage", repeat(goodCoverage, 8)...), asOf, nil},
+		{"In16ValuesOnCoverage", pol("coverage", `{"attribute": "payer", "op": "in", "value": [`+strings.Join(sixteen, ", ")+`]}`), asOf, nil},
 		{"InSixValuesOnCoverage", pol("coverage", `{"attribute": "payer", "op": "in", "value": ["A", "B", "C", "D", "E", "F"]}`), asOf, nil},
 		{"SharedSetValues", pol("coverage",
 			`{"attribute": "payer", "op": "in", "value": ["A", "B", "C"]}`,
@@ -436,5 +443,25 @@ func TestPredicateString(t *testing.T) {
 		if got := p.Predicates[i].String(); got != want {
 			t.Errorf("predicate %d: %q, want %q", i, got, want)
 		}
+	}
+}
+
+// TestValueRangePool: distinct value ranges on a list share a pool of the list's ValueRanges
+// slots; one more is refused naming its predicate, and a repeated range takes no new slot.
+func TestValueRangePool(t *testing.T) {
+	_, obsList, _ := schema.Clinical().List("observations")
+	n := obsList.ValueRanges
+	rangePred := func(k int) string {
+		return fmt.Sprintf(`{"list": "observations", "match": "exists", "code": ["4548-4"], "value": [%d, %d]}`, k, k+1)
+	}
+	var preds []string
+	for k := range n {
+		preds = append(preds, rangePred(k))
+	}
+	compile(t, pol("clinical", append(preds, rangePred(0))...), asOf) // repeated: still fits
+	_, err := parse(t, pol("clinical", append(preds, rangePred(n))...)).Compile(asOf)
+	var pe *policy.PredicateError
+	if !errors.As(err, &pe) || pe.Index != n {
+		t.Fatalf("range %d of %d: error %v, want a PredicateError for predicate %d", n+1, n, err, n)
 	}
 }

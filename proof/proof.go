@@ -7,11 +7,12 @@
 package proof
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/zkhealth/zkhealth/internal/strictjson"
 )
 
 // Version is the PROOF.json format version.
@@ -49,15 +50,9 @@ func Parse(data []byte) (*File, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxSize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var f File
-	if err := dec.Decode(&f); err != nil {
+	if err := strictjson.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	// dec.More reports false before a stray ']' or '}', so check the rest is only JSON whitespace.
-	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) != 0 {
-		return nil, fmt.Errorf("%w: trailing data", ErrMalformed)
 	}
 	if err := f.Check(); err != nil {
 		return nil, err

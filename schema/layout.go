@@ -165,12 +165,18 @@ func (s *Schema) CredentialLayout() *Layout {
 // Field names of the compiled-policy layout.
 
 // PredField is the layout name of part of predicate slot i: "on", "list", "target", "set",
-// "negate", "match", "within", "lo", "hi", "family/K" and "value/K" (mask bits).
+// "negate", "match", "within", "lo", "hi" (a scalar predicate's interval), and the mask bits
+// "family/K", "range/K" and "value/K".
 func PredField(i int, part string) string { return fmt.Sprintf("pred/%d/%s", i, part) }
 
 // FamilyField is the layout name of bound ("lo" or "hi") of family slot k of a list.
 func FamilyField(list string, k int, bound string) string {
 	return fmt.Sprintf("family/%s/%d/%s", list, k, bound)
+}
+
+// RangeField is the layout name of bound ("lo" or "hi") of value-range slot k of a list.
+func RangeField(list string, k int, bound string) string {
+	return fmt.Sprintf("range/%s/%d/%s", list, k, bound)
 }
 
 // SetValueField is the layout name of slot k of the policy's pool of set values.
@@ -182,8 +188,8 @@ const (
 	FieldScope = "scope"
 )
 
-// PolicyLayout is the layout of a compiled policy: the predicate slots, each list's pool of code
-// families, the pool of set values, the as-of date and the scope.
+// PolicyLayout is the layout of a compiled policy: the predicate slots, each list's pools of code
+// families and value ranges, the pool of set values, the as-of date and the scope.
 func (s *Schema) PolicyLayout() *Layout {
 	var fields []Field
 	for i := range s.Predicates {
@@ -201,6 +207,9 @@ func (s *Schema) PolicyLayout() *Layout {
 		for k := range s.MaxFamilies() {
 			fields = append(fields, Field{PredField(i, fmt.Sprintf("family/%d", k)), 1})
 		}
+		for k := range s.MaxValueRanges() {
+			fields = append(fields, Field{PredField(i, fmt.Sprintf("range/%d", k)), 1})
+		}
 		for k := range s.SetValues {
 			fields = append(fields, Field{PredField(i, fmt.Sprintf("value/%d", k)), 1})
 		}
@@ -210,6 +219,11 @@ func (s *Schema) PolicyLayout() *Layout {
 			fields = append(fields,
 				Field{FamilyField(l.Name, k, "lo"), l.Code.Bits()},
 				Field{FamilyField(l.Name, k, "hi"), l.Code.Bits()})
+		}
+		for k := range l.ValueRanges {
+			fields = append(fields,
+				Field{RangeField(l.Name, k, "lo"), ScalarCmpBits},
+				Field{RangeField(l.Name, k, "hi"), ScalarCmpBits})
 		}
 	}
 	for k := range s.SetValues {

@@ -245,7 +245,7 @@ func TestLayoutSizes(t *testing.T) {
 		polFields, polElements   int
 	}{
 		{Coverage(), 29, 6, 258, 14},
-		{Clinical(), 108, 13, 378, 16},
+		{Clinical(), 108, 13, 450, 17},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema.ID, func(t *testing.T) {
@@ -260,10 +260,10 @@ func TestLayoutSizes(t *testing.T) {
 			}
 			pl := s.PolicyLayout()
 			checkLayout(t, pl)
-			perPred := 9 + s.MaxFamilies() + s.SetValues
+			perPred := 9 + s.MaxFamilies() + s.MaxValueRanges() + s.SetValues
 			families := 0
 			for _, l := range s.Lists {
-				families += 2 * l.Families
+				families += 2*l.Families + 2*l.ValueRanges
 			}
 			if want := s.Predicates*perPred + families + s.SetValues + 2; len(pl.Fields) != want {
 				t.Errorf("policy layout has %d fields, the declaration implies %d", len(pl.Fields), want)

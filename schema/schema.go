@@ -126,6 +126,10 @@ type List struct {
 	DateField string
 	// Families is how many distinct code families all predicates on this list may use together.
 	Families int
+	// ValueRanges is how many distinct value ranges all predicates on this list may use together
+	// (lists with values only). Each entry is checked against each range once, whatever the number
+	// of predicates.
+	ValueRanges int
 }
 
 // HasDate reports whether the list's entries carry a date.
@@ -209,7 +213,7 @@ func Clinical() *Schema {
 		},
 		Lists: []List{
 			{Name: "conditions", Capacity: 16, Code: ICD10CM, DateField: "onset", Families: 8},
-			{Name: "observations", Capacity: 16, Code: LOINC, Value: true, DateField: "date", Families: 6},
+			{Name: "observations", Capacity: 16, Code: LOINC, Value: true, DateField: "date", Families: 6, ValueRanges: 4},
 			{Name: "medications", Capacity: 8, Code: RxNorm, DateField: "start", Families: 4},
 		},
 		Predicates: 16,
@@ -295,6 +299,16 @@ func (s *Schema) MaxCapacity() int {
 	return c
 }
 
+// MaxValueRanges is the largest value-range pool of any list; a predicate's range mask has this
+// width.
+func (s *Schema) MaxValueRanges() int {
+	r := 0
+	for _, l := range s.Lists {
+		r = max(r, l.ValueRanges)
+	}
+	return r
+}
+
 // HasValues reports whether any list carries values.
 func (s *Schema) HasValues() bool {
 	for _, l := range s.Lists {
@@ -330,6 +344,9 @@ func (s *Schema) Validate() error {
 		}
 		if l.Families < 1 {
 			return fmt.Errorf("schema %s: list %s needs at least one family slot", s.ID, l.Name)
+		}
+		if l.Value != (l.ValueRanges > 0) {
+			return fmt.Errorf("schema %s: list %s: value ranges need values and values need ranges", s.ID, l.Name)
 		}
 		if l.Code.Bits() == 0 || l.Code.Bits() > 64 {
 			return fmt.Errorf("schema %s: list %s has unsupported code system", s.ID, l.Name)

@@ -486,7 +486,9 @@ func (s *Service) RegisterIssuer(ctx context.Context, name, publicKey string) (z
 }
 
 // Issuers lists the trusted issuers.
-func (s *Service) Issuers(ctx context.Context) ([]zkhealth.Issuer, error) { return s.d.Store.Issuers(ctx) }
+func (s *Service) Issuers(ctx context.Context) ([]zkhealth.Issuer, error) {
+	return s.d.Store.Issuers(ctx)
+}
 
 // Circuit describes one circuit the service proves and verifies.
 type Circuit struct {
