@@ -136,8 +136,13 @@ const (
 )
 
 // CredentialLayout is the layout of the schema's credential vector: header, scalar attributes,
-// then each list's length, truncation flag and entries.
+// then each list's length, truncation flag and entries. It is computed once per Schema.
 func (s *Schema) CredentialLayout() *Layout {
+	s.credLayout.Do(func() { s.cred = s.credentialLayout() })
+	return s.cred
+}
+
+func (s *Schema) credentialLayout() *Layout {
 	fields := []Field{
 		{FieldHolder, 0},
 		{FieldIssuedOn, WithinBits},
@@ -189,8 +194,14 @@ const (
 )
 
 // PolicyLayout is the layout of a compiled policy: the predicate slots, each list's pools of code
-// families and value ranges, the pool of set values, the as-of date and the scope.
+// families and value ranges, the pool of set values, the as-of date and the scope. It is computed
+// once per Schema.
 func (s *Schema) PolicyLayout() *Layout {
+	s.polLayout.Do(func() { s.pol = s.policyLayout() })
+	return s.pol
+}
+
+func (s *Schema) policyLayout() *Layout {
 	var fields []Field
 	for i := range s.Predicates {
 		fields = append(fields,

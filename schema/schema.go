@@ -10,6 +10,7 @@ package schema
 import (
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/zkhealth/zkhealth/encode"
 	"github.com/zkhealth/zkhealth/fieldhash"
@@ -147,6 +148,10 @@ type Schema struct {
 	Predicates int
 	// SetValues is how many distinct values all in/not_in/eq/ne predicates may use together.
 	SetValues int
+
+	// layouts are computed on first use; a Schema must not be modified after that.
+	credLayout, polLayout sync.Once
+	cred, pol             *Layout
 }
 
 // Widths shared by every schema.
@@ -222,12 +227,17 @@ func Clinical() *Schema {
 	}
 }
 
-// All returns every shipped schema, sorted by ID.
-func All() []*Schema {
+// shipped holds one shared instance of each shipped schema, built on first use and never modified
+// afterwards, so their layouts are computed once per process.
+var shipped = sync.OnceValue(func() []*Schema {
 	all := []*Schema{Clinical(), Coverage()}
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	return all
-}
+})
+
+// All returns every shipped schema, sorted by ID. The schemas are shared: callers must not modify
+// them (Coverage and Clinical return fresh copies to modify).
+func All() []*Schema { return append([]*Schema(nil), shipped()...) }
 
 // ErrUnknownSchema is returned by Get for a schema id that is not shipped.
 var ErrUnknownSchema = fmt.Errorf("unknown schema")
