@@ -138,6 +138,8 @@ Exit codes:
 		proveCmd(e),
 		verifyCmd(e),
 		policyCmd(e),
+		newServeCommand(e),
+		newWorkerCommand(e),
 	)
 	return root
 }

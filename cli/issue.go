@@ -2,29 +2,41 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/zkhealth/zkhealth/credential"
+	"github.com/zkhealth/zkhealth/fhir"
 	"github.com/zkhealth/zkhealth/fieldhash"
 	"github.com/zkhealth/zkhealth/schema"
 )
 
 func issueCmd(e *env) *cobra.Command {
-	var issuerPath, schemaID, holderHex, attrsPath, out string
+	var issuerPath, schemaID, holderHex, attrsPath, fhirPath, loinc, out string
 	cmd := &cobra.Command{
-		Use:   "issue --issuer ISSUER.key --schema S --holder-commitment HEX --attributes ATTRS.json [--issued-on DATE] [--expires-on DATE] --out CREDENTIAL.json",
+		Use:   "issue --issuer ISSUER.key --schema S --holder-commitment HEX (--attributes ATTRS.json | --fhir BUNDLE.json [--loinc CODE,…]) [--issued-on DATE] [--expires-on DATE] --out CREDENTIAL.json",
 		Short: "Sign a credential over a holder's attributes",
 		Long: `issue normalises ATTRS.json for the schema (coverage or clinical), binds it to the holder
 commitment, signs it with the issuer key and writes CREDENTIAL.json (mode 0600: it holds health
 data). --issued-on defaults to today (UTC) and --expires-on to one year after --issued-on.
 
 Unknown attributes, wrong types, bad dates, codes that do not parse and units with no known
-conversion are refused with exit 2 and a message naming the field (never its value).`,
+conversion are refused with exit 2 and a message naming the field (never its value).
+
+With --fhir instead of --attributes, the attributes are read from a FHIR R4 Bundle holding one
+Patient (package fhir documents the mapping): clinical from Patient, active Conditions (SNOMED CT
+mapped to ICD-10-CM), Observations of the LOINC set (--loinc, default: HbA1c, glucose, BMI,
+weight, eGFR, creatinine, blood pressure, lipids, hemoglobin) and medications; coverage from
+Coverage resources (or those contained in ExplanationOfBenefit), choosing the coverage in force
+on --issued-on. Malformed FHIR is refused with exit 2 and a message naming the resource and path.`,
 		Example: `  zkhealth issue --issuer issuer.key --schema clinical \
       --holder-commitment 0x0b1c… --attributes attrs.json \
-      --issued-on 2026-11-01 --out credential.json`,
+      --issued-on 2026-11-01 --out credential.json
+  zkhealth issue --issuer issuer.key --schema clinical \
+      --holder-commitment 0x0b1c… --fhir patient-bundle.json --loinc 4548-4,39156-5 \
+      --out credential.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := schema.Get(schemaID)
@@ -55,17 +67,13 @@ conversion are refused with exit 2 and a message naming the field (never its val
 			if err != nil {
 				return fail(issuerPath, err)
 			}
-			attrData, err := readInput(attrsPath, credential.MaxSize)
+			attrs, source, err := issueAttributes(cmd, s, attrsPath, fhirPath, loinc, issuedOn)
 			if err != nil {
 				return err
 			}
-			attrs, err := credential.ParseAttributes(s, attrData)
-			if err != nil {
-				return fail(attrsPath, err)
-			}
 			cred, err := credential.IssueAttributes(key, attrs, hc, issuedOn, expiresOn, nil)
 			if err != nil {
-				return fail(attrsPath, err)
+				return fail(source, err)
 			}
 			data, err := cred.Marshal()
 			if err != nil {
@@ -75,6 +83,9 @@ conversion are refused with exit 2 and a message naming the field (never its val
 				return err
 			}
 			fmt.Fprintf(e.stdout, "issued %s credential id=%s issued_on=%s expires_on=%s to %s\n", s.ID, cred.ID, cred.IssuedOn, cred.ExpiresOn, out)
+			if len(cred.Truncated) > 0 {
+				fmt.Fprintf(e.stdout, "truncated (older entries left out or incomplete; `none` unprovable): %s\n", strings.Join(cred.Truncated, ", "))
+			}
 			return nil
 		},
 	}
@@ -83,9 +94,52 @@ conversion are refused with exit 2 and a message naming the field (never its val
 	f.StringVar(&schemaID, "schema", "", "credential schema: coverage or clinical")
 	f.StringVar(&holderHex, "holder-commitment", "", "holder commitment (hex, from holder keygen)")
 	f.StringVar(&attrsPath, "attributes", "", "ATTRS.json: the attributes to sign")
+	f.StringVar(&fhirPath, "fhir", "", "FHIR R4 Bundle to read the attributes from (instead of --attributes)")
+	f.StringVar(&loinc, "loinc", "", "with --fhir and --schema clinical: the observation LOINC codes to keep, comma-separated (at most 16)")
 	f.String("issued-on", "", "issue date YYYY-MM-DD (default today, UTC)")
 	f.String("expires-on", "", "expiry date YYYY-MM-DD (default one year after --issued-on)")
 	f.StringVar(&out, "out", "", "CREDENTIAL.json to write")
-	required(cmd, "issuer", "schema", "holder-commitment", "attributes", "out")
+	required(cmd, "issuer", "schema", "holder-commitment", "out")
+	cmd.MarkFlagsOneRequired("attributes", "fhir")
+	cmd.MarkFlagsMutuallyExclusive("attributes", "fhir")
 	return cmd
+}
+
+// issueAttributes reads the attributes to sign from ATTRS.json or a FHIR bundle and returns them
+// with the path they came from.
+func issueAttributes(cmd *cobra.Command, s *schema.Schema, attrsPath, fhirPath, loinc, issuedOn string) (*credential.Attributes, string, error) {
+	if fhirPath == "" {
+		if cmd.Flags().Changed("loinc") {
+			return nil, "", usageErrorf("--loinc: only with --fhir")
+		}
+		data, err := readInput(attrsPath, credential.MaxSize)
+		if err != nil {
+			return nil, "", err
+		}
+		attrs, err := credential.ParseAttributes(s, data)
+		if err != nil {
+			return nil, "", fail(attrsPath, err)
+		}
+		return attrs, attrsPath, nil
+	}
+	opts := fhir.Options{AsOf: issuedOn}
+	if cmd.Flags().Changed("loinc") {
+		if s.ID != "clinical" {
+			return nil, "", usageErrorf("--loinc: only with --schema clinical")
+		}
+		set, err := fhir.ParseLOINCSet(loinc)
+		if err != nil {
+			return nil, "", usageErrorf("--loinc: %v", err)
+		}
+		opts.LOINC = set
+	}
+	data, err := readInput(fhirPath, fhir.MaxBundleSize)
+	if err != nil {
+		return nil, "", err
+	}
+	attrs, err := fhir.Attributes(s, data, opts)
+	if err != nil {
+		return nil, "", fail(fhirPath, err)
+	}
+	return attrs, fhirPath, nil
 }

@@ -9,7 +9,7 @@ import (
 )
 
 func policyCmd(e *env) *cobra.Command {
-	return group("policy", "Inspect verifier policies", "  zkhealth policy hash --policy policy.json --as-of 2026-11-22", policyHashCmd(e))
+	return group("policy", "Inspect verifier policies", "  zkhealth policy hash --policy policy.json --as-of 2026-11-22", policyHashCmd(e), policyFromFHIRCmd(e))
 }
 
 func policyHashCmd(e *env) *cobra.Command {

@@ -1,0 +1,226 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/zkhealth/zkhealth"
+	"github.com/zkhealth/zkhealth/encode"
+	"github.com/zkhealth/zkhealth/proof"
+	"github.com/zkhealth/zkhealth/service"
+)
+
+// validator is a request body that checks itself, naming the offending field.
+type validator interface {
+	Validate() error
+}
+
+func invalidf(format string, args ...any) *zkhealth.Error {
+	return zkhealth.Errorf(zkhealth.EInvalid, format, args...)
+}
+
+// readBody reads the whole body (already capped by the body limit).
+func (s *Server) readBody(r *http.Request) ([]byte, error) {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(s.d.BodyLimit)
+		}
+		return nil, invalidf("body: could not be read")
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, invalidf("body: empty; want a JSON object")
+	}
+	return data, nil
+}
+
+// decode reads one JSON object into v strictly (unknown fields refused, nothing after it) and
+// lets it validate itself. Errors name the field and never echo values.
+func (s *Server) decode(r *http.Request, v validator) error {
+	data, err := s.readBody(r)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return invalidf("body: trailing data after the JSON object")
+	}
+	return v.Validate()
+}
+
+// jsonError describes a decoding error by field and expected type.
+func jsonError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return invalidf("body: malformed JSON at byte %d", se.Offset)
+	case errors.As(err, &te):
+		if te.Field == "" {
+			return invalidf("body: want a JSON object")
+		}
+		return invalidf("%s: want %s", te.Field, jsonType(te.Type.String()))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return invalidf("body: malformed JSON (unexpected end)")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return invalidf("%s: unknown field", strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`))
+	}
+	return invalidf("body: malformed JSON")
+}
+
+func jsonType(goType string) string {
+	switch {
+	case goType == "string":
+		return "a string"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "*int"):
+		return "an integer"
+	case goType == "bool":
+		return "a boolean"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	}
+	return "an object"
+}
+
+// isObject reports whether raw is a JSON object.
+func isObject(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) > 0 && t[0] == '{'
+}
+
+// issuerInput is the body of POST /v1/issuers.
+type issuerInput struct {
+	Name      string `json:"name"`
+	PublicKey string `json:"public_key"`
+}
+
+// Validate checks name and public_key, naming the first bad field.
+func (in *issuerInput) Validate() error {
+	switch {
+	case in.Name == "":
+		return invalidf("name: required")
+	case len(in.Name) > 200:
+		return invalidf("name: want at most 200 characters")
+	case in.PublicKey == "":
+		return invalidf("public_key: required")
+	}
+	return nil
+}
+
+// credentialInput is the body of POST /v1/credentials.
+type credentialInput service.IssueInput
+
+// Validate checks schema, holder_commitment and attributes; expires_on when given, naming the first bad field.
+func (in *credentialInput) Validate() error {
+	switch {
+	case in.Schema == "":
+		return invalidf("schema: required")
+	case in.HolderCommitment == "":
+		return invalidf("holder_commitment: required")
+	case len(in.Attributes) == 0 || string(in.Attributes) == "null":
+		return invalidf("attributes: required")
+	case !isObject(in.Attributes):
+		return invalidf("attributes: want an object")
+	}
+	if in.ExpiresOn != "" {
+		if _, err := encode.Date(in.ExpiresOn); err != nil {
+			return invalidf("expires_on: want a date YYYY-MM-DD between 1900-01-01 and 2099-12-31")
+		}
+	}
+	return nil
+}
+
+// requestInput is the body of POST /v1/requests.
+type requestInput struct {
+	PolicyID   string `json:"policy_id"`
+	AsOf       string `json:"as_of,omitempty"`
+	TTLSeconds *int64 `json:"ttl_seconds,omitempty"`
+}
+
+// Validate checks policy_id; as_of and ttl_seconds when given, naming the first bad field.
+func (in *requestInput) Validate() error {
+	if in.PolicyID == "" {
+		return invalidf("policy_id: required")
+	}
+	if in.AsOf != "" {
+		if _, err := encode.Date(in.AsOf); err != nil {
+			return invalidf("as_of: want a date YYYY-MM-DD between 1900-01-01 and 2099-12-31")
+		}
+	}
+	if in.TTLSeconds != nil && (*in.TTLSeconds < 1 || *in.TTLSeconds > int64(service.MaxRequestTTL/time.Second)) {
+		return invalidf("ttl_seconds: want an integer from 1 to 86400")
+	}
+	return nil
+}
+
+func (in *requestInput) ttl() time.Duration {
+	if in.TTLSeconds == nil {
+		return 0
+	}
+	return time.Duration(*in.TTLSeconds) * time.Second
+}
+
+// proveInput is the body of POST /v1/proofs.
+type proveInput service.ProveInput
+
+// Validate checks request_id, credential and holder_secret, naming the first bad field.
+func (in *proveInput) Validate() error {
+	switch {
+	case in.RequestID == "":
+		return invalidf("request_id: required")
+	case len(in.Credential) == 0 || string(in.Credential) == "null":
+		return invalidf("credential: required")
+	case !isObject(in.Credential):
+		return invalidf("credential: want an object (CREDENTIAL.json)")
+	case in.HolderSecret == "":
+		return invalidf("holder_secret: required")
+	}
+	return nil
+}
+
+// verifyInput is the body of POST /v1/verify; Validate parses the proof strictly.
+type verifyInput struct {
+	RequestID string          `json:"request_id"`
+	Proof     json.RawMessage `json:"proof"`
+
+	file *proof.File
+}
+
+// Validate checks request_id and proof, which it parses strictly, naming the first bad field.
+func (in *verifyInput) Validate() error {
+	switch {
+	case in.RequestID == "":
+		return invalidf("request_id: required")
+	case len(in.Proof) == 0 || string(in.Proof) == "null":
+		return invalidf("proof: required")
+	case !isObject(in.Proof):
+		return invalidf("proof: want an object (PROOF.json)")
+	}
+	f, err := proof.Parse(in.Proof)
+	if err != nil {
+		return invalidf("proof: %s", strings.TrimPrefix(err.Error(), proof.ErrMalformed.Error()+": "))
+	}
+	in.file = f
+	return nil
+}
+
+// asyncParam reads ?async=true|false.
+func asyncParam(r *http.Request) (bool, error) {
+	switch v := r.URL.Query().Get("async"); v {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	}
+	return false, invalidf("async: want true or false")
+}
