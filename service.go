@@ -48,9 +48,12 @@ type Store interface {
 	PutRequest(ctx context.Context, r PresentationRequest) error
 	// Request returns the request, ENotFound, or EExpired once now is past ExpiresAt.
 	Request(ctx context.Context, id string, now time.Time) (PresentationRequest, error)
-	// UseNullifier records the nullifier for the scope and reports whether it was the first use.
-	// It is atomic: of concurrent calls with the same scope and nullifier, exactly one sees true.
-	UseNullifier(ctx context.Context, scope, nullifier string) (first bool, err error)
+	// UseNullifier records the nullifier for the scope on behalf of claim (an id of the
+	// verification: a hash of request and proof) and reports whether that claim is the one that
+	// first recorded it. It is atomic and idempotent: of concurrent calls with different claims
+	// exactly one sees true, and repeating the winning claim sees true again, so a verification
+	// retried after a crash or raced by an identical one keeps its first answer.
+	UseNullifier(ctx context.Context, scope, nullifier, claim string) (first bool, err error)
 	// PutIssuer registers a trusted issuer. Registering a public key already present returns the
 	// existing record unchanged.
 	PutIssuer(ctx context.Context, is Issuer) (Issuer, error)

@@ -241,13 +241,14 @@ func expiryKey(t time.Time, id string) []byte {
 	return append(k, id...)
 }
 
-// UseNullifier records nullifier for scope and reports whether this was its first use. The check
-// and the write happen in one bbolt write transaction, so of concurrent calls (in this process;
-// the file lock excludes others) with the same scope and nullifier exactly one sees true. EInvalid
-// when scope contains a NUL byte (the key separator) or either argument is empty.
-func (s *Store) UseNullifier(_ context.Context, scope, nullifier string) (bool, error) {
-	if scope == "" || nullifier == "" {
-		return false, zkhealth.Errorf(zkhealth.EInvalid, "scope and nullifier must not be empty")
+// UseNullifier records nullifier for scope on behalf of claim and reports whether claim is the one
+// that first recorded it (the claim is stored as the value). The check and the write happen in one
+// bbolt write transaction, so of concurrent calls (in this process; the file lock excludes others)
+// with different claims exactly one sees true, and that claim sees true again when repeated.
+// EInvalid when scope contains a NUL byte (the key separator) or an argument is empty.
+func (s *Store) UseNullifier(_ context.Context, scope, nullifier, claim string) (bool, error) {
+	if scope == "" || nullifier == "" || claim == "" {
+		return false, zkhealth.Errorf(zkhealth.EInvalid, "scope, nullifier and claim must not be empty")
 	}
 	if strings.IndexByte(scope, 0) >= 0 {
 		return false, zkhealth.Errorf(zkhealth.EInvalid, "scope contains a NUL byte")
@@ -256,13 +257,12 @@ func (s *Store) UseNullifier(_ context.Context, scope, nullifier string) (bool, 
 	var first bool
 	err := s.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketNullifiers)
-		if b.Get(key) != nil {
+		if held := b.Get(key); held != nil {
+			first = string(held) == claim
 			return nil
 		}
 		first = true
-		var at [8]byte
-		binary.BigEndian.PutUint64(at[:], uint64(s.now().UnixNano()))
-		return b.Put(key, at[:])
+		return b.Put(key, []byte(claim))
 	})
 	if err != nil {
 		return false, err

@@ -198,21 +198,23 @@ func TestPurge(t *testing.T) {
 func TestUseNullifier(t *testing.T) {
 	s := MustOpen(t)
 	steps := []struct {
-		name, scope, nullifier string
-		first                  bool
-		code                   string
+		name, scope, nullifier, claim string
+		first                         bool
+		code                          string
 	}{
-		{"FirstUse", "trial:A", "123", true, ""},
-		{"SecondUse", "trial:A", "123", false, ""},
-		{"OtherScope", "trial:B", "123", true, ""},
-		{"OtherNullifier", "trial:A", "124", true, ""},
+		{"FirstUse", "trial:A", "123", "c1", true, ""},
+		{"SecondUse", "trial:A", "123", "c2", false, ""},
+		{"FirstClaimRepeated", "trial:A", "123", "c1", true, ""},
+		{"OtherScope", "trial:B", "123", "c2", true, ""},
+		{"OtherNullifier", "trial:A", "124", "c2", true, ""},
 		// "trial:A\x001" + "23" must not collide with "trial:A" + "\x00" + "123".
-		{"ErrInvalidNULInScope", "trial:A\x001", "23", false, zkhealth.EInvalid},
-		{"ErrInvalidEmpty", "", "1", false, zkhealth.EInvalid},
+		{"ErrInvalidNULInScope", "trial:A\x001", "23", "c3", false, zkhealth.EInvalid},
+		{"ErrInvalidEmpty", "", "1", "c3", false, zkhealth.EInvalid},
+		{"ErrInvalidEmptyClaim", "trial:A", "125", "", false, zkhealth.EInvalid},
 	}
 	for _, tc := range steps { // ordered: each step depends on the previous ones
 		t.Run(tc.name, func(t *testing.T) {
-			first, err := s.UseNullifier(ctx, tc.scope, tc.nullifier)
+			first, err := s.UseNullifier(ctx, tc.scope, tc.nullifier, tc.claim)
 			wantCode(t, err, tc.code)
 			if first != tc.first {
 				t.Fatalf("first = %v, want %v", first, tc.first)
@@ -225,10 +227,10 @@ func TestUseNullifier(t *testing.T) {
 			var firsts atomic.Int32
 			var wg sync.WaitGroup
 			start := make(chan struct{})
-			for range n {
+			for g := range n {
 				wg.Go(func() {
 					<-start
-					first, err := s.UseNullifier(ctx, "trial:race", fmt.Sprint(round))
+					first, err := s.UseNullifier(ctx, "trial:race", fmt.Sprint(round), fmt.Sprint("claim-", g))
 					if err != nil {
 						t.Error(err)
 					}
@@ -315,7 +317,7 @@ func TestClosed(t *testing.T) {
 			return s.PutRequest(ctx, request("r", exp))
 		},
 		"Request":      func() error { _, err := s.Request(ctx, "r", time.Now()); return err },
-		"UseNullifier": func() error { _, err := s.UseNullifier(ctx, "s", "n"); return err },
+		"UseNullifier": func() error { _, err := s.UseNullifier(ctx, "s", "n", "c"); return err },
 		"PutIssuer": func() error {
 			_, err := s.PutIssuer(ctx, zkhealth.Issuer{PublicKey: "aa"})
 			return err
@@ -344,7 +346,7 @@ func TestRestart(t *testing.T) {
 	if err := s.PutRequest(ctx, request("req-1", exp)); err != nil {
 		t.Fatal(err)
 	}
-	if first, err := s.UseNullifier(ctx, "trial:A", "42"); err != nil || !first {
+	if first, err := s.UseNullifier(ctx, "trial:A", "42", "claim-1"); err != nil || !first {
 		t.Fatalf("UseNullifier = %v, %v", first, err)
 	}
 	for _, is := range iss {
@@ -363,7 +365,7 @@ func TestRestart(t *testing.T) {
 	if got, err := s.Request(ctx, "req-1", time.Now()); err != nil || !reflect.DeepEqual(got, request("req-1", exp)) {
 		t.Errorf("request after restart = %v, %v", got, err)
 	}
-	if first, err := s.UseNullifier(ctx, "trial:A", "42"); err != nil || first {
+	if first, err := s.UseNullifier(ctx, "trial:A", "42", "claim-2"); err != nil || first {
 		t.Errorf("nullifier after restart: first = %v, %v; want false", first, err)
 	}
 	if got, err := s.Issuers(ctx); err != nil || !reflect.DeepEqual(got, iss) {

@@ -161,14 +161,27 @@ func (s *Store) Request(ctx context.Context, id string, now time.Time) (zkhealth
 	return r, nil
 }
 
-// UseNullifier adds the nullifier to the scope's set (SADD, one atomic command): exactly one of
-// any number of concurrent callers, in any process, sees first == true. Errors: EUnavailable.
-func (s *Store) UseNullifier(ctx context.Context, scope, nullifier string) (bool, error) {
-	n, err := s.client.SAdd(ctx, s.nullifierKey(scope), nullifier).Result()
+// UseNullifier records the nullifier in the scope's hash with claim as its value (HSETNX, one
+// atomic command): of concurrent callers with different claims, in any process, exactly one sees
+// first == true, and that claim sees true again when repeated. Errors: EInvalid, EUnavailable.
+func (s *Store) UseNullifier(ctx context.Context, scope, nullifier, claim string) (bool, error) {
+	if claim == "" {
+		return false, zkhealth.Errorf(zkhealth.EInvalid, "claim must not be empty")
+	}
+	key := s.nullifierKey(scope)
+	set, err := s.client.HSetNX(ctx, key, nullifier, claim).Result()
 	if err != nil {
 		return false, unavailable(err)
 	}
-	return n == 1, nil
+	if set {
+		return true, nil
+	}
+	// the nullifier is held; a held value never changes, so reading it after HSETNX is safe
+	held, err := s.client.HGet(ctx, key, nullifier).Result()
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return held == claim, nil
 }
 
 // putIssuer registers an issuer in one step: KEYS[1] is the issuers hash, ARGV[1] the public

@@ -200,16 +200,18 @@ func TestUseNullifier(t *testing.T) {
 		s, _, _ := mustOpen(t)
 		for i, tc := range []struct {
 			scope, nul string
+			claim      string
 			first      bool
 		}{
-			{"scope-a", "n1", true},
-			{"scope-a", "n1", false},
-			{"scope-a", "n2", true},
-			{"scope-b", "n1", true},
-			{"scope-b", "n1", false},
-			{"scope:a", "n1", true}, // separators in a scope do not collide
+			{"scope-a", "n1", "c1", true},
+			{"scope-a", "n1", "c2", false},
+			{"scope-a", "n1", "c1", true}, // the winning claim, repeated, keeps its answer
+			{"scope-a", "n2", "c2", true},
+			{"scope-b", "n1", "c2", true},
+			{"scope-b", "n1", "c3", false},
+			{"scope:a", "n1", "c4", true}, // separators in a scope do not collide
 		} {
-			first, err := s.UseNullifier(ctx, tc.scope, tc.nul)
+			first, err := s.UseNullifier(ctx, tc.scope, tc.nul, tc.claim)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -237,7 +239,7 @@ func TestUseNullifier(t *testing.T) {
 				}
 				wg.Go(func() {
 					<-start
-					first, err := s.UseNullifier(ctx, "scope", nul)
+					first, err := s.UseNullifier(ctx, "scope", nul, fmt.Sprint("claim-", g))
 					if err != nil {
 						errs <- err
 						return
@@ -374,7 +376,7 @@ func TestPing(t *testing.T) {
 		if strings.Contains(err.Error(), "secret-policy-id") {
 			t.Fatalf("error echoes the key: %v", err)
 		}
-		_, err = s.UseNullifier(ctx, "scope", "nullifier-value")
+		_, err = s.UseNullifier(ctx, "scope", "nullifier-value", "claim")
 		wantCode(t, err, zkhealth.EUnavailable)
 		_, err = s.PutIssuer(ctx, zkhealth.Issuer{PublicKey: "aa"})
 		wantCode(t, err, zkhealth.EUnavailable)

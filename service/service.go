@@ -224,6 +224,10 @@ func (s *Service) cacheKey(in ProveInput) string {
 // (hit = true). Errors: ENotFound/EExpired (request), EInvalid (malformed credential or secret),
 // ECredential (bad signature, wrong holder, expired credential, untrusted issuer), ENotSatisfied.
 func (s *Service) Prove(ctx context.Context, in ProveInput) (proofJSON []byte, hit bool, err error) {
+	// the request first: an expired request answers EExpired even when its proof is cached
+	if _, err := s.Request(ctx, in.RequestID); err != nil {
+		return nil, false, err
+	}
 	key := s.cacheKey(in)
 	if cached, ok := s.cacheGet(ctx, s.d.ProofCache, "proof", key); ok {
 		return cached, true, nil
@@ -378,7 +382,7 @@ func (s *Service) Verify(ctx context.Context, requestID string, f *proof.File) (
 			return res, true, nil
 		}
 	}
-	res, err := s.verify(ctx, req, f)
+	res, err := s.verify(ctx, req, f, key)
 	if err != nil {
 		return VerifyResult{}, false, err
 	}
@@ -400,7 +404,9 @@ func (s *Service) Verify(ctx context.Context, requestID string, f *proof.File) (
 	return res, false, nil
 }
 
-func (s *Service) verify(ctx context.Context, req zkhealth.PresentationRequest, f *proof.File) (VerifyResult, error) {
+// verify checks the proof; claim identifies this verification in the nullifier registry, so an
+// identical verification (a retry, or a race with itself) gets the same first_use.
+func (s *Service) verify(ctx context.Context, req zkhealth.PresentationRequest, f *proof.File, claim string) (VerifyResult, error) {
 	res := VerifyResult{Nullifier: f.Public.Nullifier}
 	issuer, err := credential.ParsePublicKey(f.Public.Issuer)
 	if err != nil {
@@ -433,7 +439,7 @@ func (s *Service) verify(ctx context.Context, req zkhealth.PresentationRequest, 
 	if !vr.Valid {
 		return res, nil
 	}
-	res.FirstUse, err = s.d.Store.UseNullifier(ctx, req.Scope, vr.Nullifier)
+	res.FirstUse, err = s.d.Store.UseNullifier(ctx, req.Scope, vr.Nullifier, claim)
 	if err != nil {
 		return VerifyResult{}, err
 	}
