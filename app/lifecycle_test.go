@@ -49,9 +49,16 @@ func TestRestart(t *testing.T) {
 	if again != req {
 		t.Errorf("request after restart: %+v, want %+v", again, req)
 	}
+	// the same verification repeated keeps its first answer, although caches are in memory
 	res, xc := b.verify(t, req.ID, proof)
-	if !res.Valid || res.FirstUse || xc != "miss" {
-		t.Errorf("after restart (caches are in memory, nullifiers on disk): %+v X-Cache %q", res, xc)
+	if !res.Valid || !res.FirstUse || xc != "miss" {
+		t.Errorf("same verification after restart: %+v X-Cache %q, want the first answer recomputed", res, xc)
+	}
+	// a new proof by the same holder for the same scope: the nullifier registry survived
+	req2 := b.openRequest(t, pid, 3600)
+	proof2, _ := b.prove(t, req2.ID, h)
+	if res, _ := b.verify(t, req2.ID, proof2); !res.Valid || res.FirstUse {
+		t.Errorf("second enrolment after restart (nullifiers on disk): %+v", res)
 	}
 	var issuersAfter []zkhealth.Issuer
 	b.do(t, 200, servertest.Request{Method: "GET", Path: "/v1/issuers"}).JSON(t, &issuersAfter)

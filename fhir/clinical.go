@@ -1,0 +1,716 @@
+package fhir
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/zkhealth/zkhealth/credential"
+	"github.com/zkhealth/zkhealth/encode"
+	"github.com/zkhealth/zkhealth/schema"
+)
+
+// Options tune how a bundle becomes attributes.
+type Options struct {
+	// LOINC is the observation code set: only Observations (and Observation components) with one
+	// of these codes enter the credential. At most the observations list's capacity (16) codes,
+	// each with a canonical unit (encode.CanonicalUnit). Nil means DefaultLOINC.
+	LOINC []string
+	// AsOf (YYYY-MM-DD) is the reference date for choosing which coverage a coverage credential
+	// describes (the one in force on that date, else the most recent). "" means today (UTC).
+	AsOf string
+}
+
+// DefaultLOINC is the documented default observation set, 16 codes (the observations list's
+// capacity, so the latest value of every code always fits), in priority order (same-day entries
+// compete for the remaining slots in this order):
+//
+//	4548-4   HbA1c (%)                      2339-0   glucose, blood (mg/dL)
+//	2345-7   glucose, serum/plasma (mg/dL)  39156-5  BMI (kg/m2)
+//	29463-7  body weight (kg)               33914-3  eGFR, MDRD (mL/min/{1.73_m2})
+//	62238-1  eGFR, CKD-EPI                  98979-8  eGFR, CKD-EPI 2021
+//	2160-0   creatinine, serum (mg/dL)      8480-6   systolic blood pressure (mm[Hg])
+//	8462-4   diastolic blood pressure       2093-3   total cholesterol (mg/dL)
+//	18262-6  LDL cholesterol, direct        2085-9   HDL cholesterol
+//	2571-8   triglycerides (mg/dL)          718-7    hemoglobin (g/dL)
+func DefaultLOINC() []string {
+	return []string{
+		"4548-4", "2339-0", "2345-7", "39156-5", "29463-7", "33914-3", "62238-1", "98979-8",
+		"2160-0", "8480-6", "8462-4", "2093-3", "18262-6", "2085-9", "2571-8", "718-7",
+	}
+}
+
+// ErrOption marks an invalid Options value (e.g. a LOINC set with an unknown code). Such errors
+// also wrap credential.ErrMalformed.
+var ErrOption = errors.New("invalid FHIR import option")
+
+// optionError is an invalid option; its message names the option and may quote it (options are
+// the issuer's own flags, not record data).
+type optionError struct{ msg string }
+
+func (e *optionError) Error() string   { return e.msg }
+func (e *optionError) Unwrap() []error { return []error{ErrOption, credential.ErrMalformed} }
+
+func optionErrorf(format string, args ...any) error {
+	return &optionError{msg: fmt.Sprintf(format, args...)}
+}
+
+// ParseLOINCSet reads a comma-separated LOINC set ("4548-4,2339-0") as the --loinc flag gives it
+// and checks it as ClinicalAttributes will.
+func ParseLOINCSet(s string) ([]string, error) {
+	var out []string
+	for _, c := range strings.Split(s, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			out = append(out, c)
+		}
+	}
+	return checkLOINCSet(out)
+}
+
+// checkLOINCSet validates a LOINC set: 1 to capacity distinct codes, each with a canonical unit.
+func checkLOINCSet(set []string) ([]string, error) {
+	_, l, _ := schema.Clinical().List("observations")
+	if len(set) == 0 {
+		return nil, optionErrorf("LOINC set: want at least one code")
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range set {
+		if _, err := encode.LOINC(c); err != nil {
+			return nil, optionErrorf("LOINC set: %v", strings.TrimPrefix(err.Error(), "encode: "))
+		}
+		if _, ok := encode.CanonicalUnit(c); !ok {
+			return nil, optionErrorf("LOINC set: no canonical unit is known for LOINC %s", c)
+		}
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	if len(out) > l.Capacity {
+		return nil, optionErrorf("LOINC set: %d codes, the observations list holds %d entries (the latest value of every code must fit)", len(out), l.Capacity)
+	}
+	return out, nil
+}
+
+// rawEntry is one list entry in ATTRS.json form.
+type rawEntry struct {
+	Code  string   `json:"code"`
+	Value *float64 `json:"value,omitempty"`
+	Unit  string   `json:"unit,omitempty"`
+	Onset string   `json:"onset,omitempty"`
+	Date  string   `json:"date,omitempty"`
+	Start string   `json:"start,omitempty"`
+}
+
+// ClinicalAttributes builds the attributes of a `clinical` credential from a FHIR R4 Bundle
+// holding one Patient:
+//
+//   - birth_date, sex: Patient.birthDate (a full date; required) and Patient.gender (absent →
+//     "unknown").
+//   - conditions: active Conditions only (clinicalStatus active, recurrence or relapse;
+//     verificationStatus refuted and entered-in-error are skipped). Code: every ICD-10-CM coding;
+//     without one, the SNOMED CT codings mapped through the shipped map (SNOMEDMap). A Condition
+//     coded only in SNOMED CT concepts the map lacks cannot be listed, so the list is marked
+//     truncated: absence (`none`) is then unprovable, as it must be for an incomplete list. Date:
+//     onsetDateTime, else onsetPeriod.start, else recordedDate.
+//   - observations: Observations with status final, amended or corrected whose LOINC code (of the
+//     Observation or of a component, e.g. blood pressure panels) is in the LOINC set;
+//     valueQuantity converted to the code's canonical UCUM unit (the UCUM code when the quantity
+//     has system UCUM, else its unit). Date: effectiveDateTime, effectiveInstant or
+//     effectivePeriod.start. Selection: the newest entry of every code first, then the other
+//     entries newest first (same-day entries in the order of the LOINC set) up to the list's
+//     capacity; when entries are left out the list is marked truncated (only older entries are
+//     ever dropped).
+//   - medications: MedicationRequests (intent an order; status not cancelled, draft or
+//     entered-in-error; date authoredOn) and MedicationStatements (status not entered-in-error,
+//     intended or not-taken; date effective[x] start, else dateAsserted); every RxNorm coding of
+//     medicationCodeableConcept or of the referenced Medication (in the bundle or contained).
+//
+// A resource with a subject must refer to the bundle's Patient. Every code read must come from a
+// known system (a Condition with neither ICD-10-CM nor SNOMED CT, an Observation without LOINC, a
+// medication without RxNorm is an error). Errors are *Error naming the resource and path and
+// wrap ErrMalformed; an invalid Options.LOINC wraps ErrOption.
+//
+// Observations are complete only for the codes of the LOINC set: a verifier that proves `none`
+// over observations must use codes the issuer's set contains.
+func ClinicalAttributes(bundle []byte, opts Options) (*credential.Attributes, error) {
+	set := opts.LOINC
+	if set == nil {
+		set = DefaultLOINC()
+	}
+	set, err := checkLOINCSet(set)
+	if err != nil {
+		return nil, err
+	}
+	b, err := readBundle(bundle)
+	if err != nil {
+		return nil, err
+	}
+	p, err := b.onePatient()
+	if err != nil {
+		return nil, err
+	}
+	birth, err := p.date("birthDate")
+	if err != nil {
+		return nil, err
+	}
+	sex := "unknown"
+	if p.has("gender") {
+		if sex, err = p.statusCode("gender", "male", "female", "other", "unknown"); err != nil {
+			return nil, err
+		}
+	}
+	conds, condIncomplete, err := b.conditions()
+	if err != nil {
+		return nil, err
+	}
+	obs, obsTruncated, err := b.observations(set)
+	if err != nil {
+		return nil, err
+	}
+	meds, err := b.medications()
+	if err != nil {
+		return nil, err
+	}
+	attrs := map[string]any{"birth_date": birth, "sex": sex, "conditions": conds, "observations": obs, "medications": meds}
+	raw, err := json.Marshal(attrs)
+	if err != nil {
+		return nil, fmt.Errorf("fhir: encode attributes: %w", err)
+	}
+	s := schema.Clinical()
+	a, err := credential.ParseAttributes(s, raw)
+	if err != nil {
+		return nil, fmt.Errorf("fhir: attributes built from the bundle do not parse: %w", err)
+	}
+	if condIncomplete {
+		i, _, _ := s.List("conditions")
+		a.Truncated[i] = true
+	}
+	if obsTruncated {
+		i, _, _ := s.List("observations")
+		a.Truncated[i] = true
+	}
+	return a, nil
+}
+
+// conditions reads the active Conditions. incomplete reports an active Condition that could not
+// be expressed in ICD-10-CM.
+func (b *bundle) conditions() (out []rawEntry, incomplete bool, err error) {
+	seen := map[[2]string]bool{}
+	for _, r := range b.byType["Condition"] {
+		if err := b.checkPatientRef(r.node, "subject", true); err != nil {
+			return nil, false, err
+		}
+		if vs, ok, err := r.optObject("verificationStatus"); err != nil {
+			return nil, false, err
+		} else if ok {
+			v, err := statusConcept(vs, SystemConditionVer, "unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error")
+			if err != nil {
+				return nil, false, err
+			}
+			if v == "refuted" || v == "entered-in-error" {
+				continue
+			}
+		}
+		cs, ok, err := r.optObject("clinicalStatus")
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			return nil, false, cs.fail("required to tell whether the condition is active")
+		}
+		st, err := statusConcept(cs, SystemConditionClin, "active", "recurrence", "relapse", "inactive", "remission", "resolved")
+		if err != nil {
+			return nil, false, err
+		}
+		if st != "active" && st != "recurrence" && st != "relapse" {
+			continue
+		}
+		cn, err := r.object("code")
+		if err != nil {
+			return nil, false, err
+		}
+		codes, unmapped, err := conditionCodes(cn)
+		if err != nil {
+			return nil, false, err
+		}
+		if unmapped {
+			incomplete = true
+			continue
+		}
+		onset, err := conditionDate(r.node)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, c := range codes {
+			if k := [2]string{c, onset}; !seen[k] {
+				seen[k] = true
+				out = append(out, rawEntry{Code: c, Onset: onset})
+			}
+		}
+	}
+	return out, incomplete, nil
+}
+
+// statusConcept reads a required-binding status CodeableConcept: its coding in sys, one of allowed.
+func statusConcept(cc node, sys string, allowed ...string) (string, error) {
+	cs, err := cc.codings()
+	if err != nil {
+		return "", err
+	}
+	mine := in(cs, sys)
+	if len(mine) == 0 {
+		return "", cc.get("coding").fail("no coding from %s", sys)
+	}
+	for _, a := range allowed {
+		if mine[0].code == a {
+			return a, nil
+		}
+	}
+	return "", mine[0].n.get("code").fail("not a code of %s (%s)", sys, strings.Join(allowed, ", "))
+}
+
+// conditionCodes returns the ICD-10-CM codes of a Condition's code: its ICD-10-CM codings, else
+// its SNOMED CT codings through the shipped map. unmapped reports SNOMED CT codings none of which
+// the map has.
+func conditionCodes(cn node) (codes []string, unmapped bool, err error) {
+	cs, err := cn.codings()
+	if err != nil {
+		return nil, false, err
+	}
+	icd, sct := in(cs, SystemICD10CM), in(cs, SystemSNOMED)
+	if len(icd) == 0 && len(sct) == 0 {
+		return nil, false, cn.get("coding").fail("no ICD-10-CM (%s) or SNOMED CT (%s) coding", SystemICD10CM, SystemSNOMED)
+	}
+	add := func(c string) {
+		for _, have := range codes {
+			if have == c {
+				return
+			}
+		}
+		codes = append(codes, c)
+	}
+	for _, c := range icd {
+		norm, err := credential.NormaliseCode(schema.ICD10CM, c.code)
+		if err != nil {
+			return nil, false, c.n.get("code").failErr(err, "not a valid ICD-10-CM code")
+		}
+		add(norm)
+	}
+	if len(codes) > 0 {
+		return codes, false, nil
+	}
+	for _, c := range sct {
+		if _, err := encode.SNOMED(c.code); err != nil {
+			return nil, false, c.n.get("code").failErr(err, "not a valid SNOMED CT concept id")
+		}
+		if m, ok := SNOMEDToICD10CM(c.code); ok {
+			add(m.ICD10CM)
+		}
+	}
+	return codes, len(codes) == 0, nil
+}
+
+// conditionDate is a Condition's date: onsetDateTime, else onsetPeriod.start, else recordedDate.
+func conditionDate(r node) (string, error) {
+	if r.has("onsetDateTime") {
+		return r.date("onsetDateTime")
+	}
+	if p, ok, err := r.optObject("onsetPeriod"); err != nil {
+		return "", err
+	} else if ok && p.has("start") {
+		return p.date("start")
+	}
+	if r.has("recordedDate") {
+		return r.date("recordedDate")
+	}
+	return "", r.get("onset[x]").fail("required to date the condition: want onsetDateTime, onsetPeriod.start or recordedDate")
+}
+
+// obsCandidate is an observation value in the LOINC set, before selection.
+type obsCandidate struct {
+	code  string
+	value float64 // canonical unit, exactly representable at the code's scale
+	date  string
+}
+
+// observations reads the Observations in the LOINC set and selects at most the list's capacity.
+func (b *bundle) observations(set []string) ([]rawEntry, bool, error) {
+	inSet := map[string]bool{}
+	for _, c := range set {
+		inSet[c] = true
+	}
+	var cands []obsCandidate
+	seen := map[obsCandidate]bool{}
+	for _, r := range b.byType["Observation"] {
+		st, err := r.statusCode("status", "registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error", "unknown")
+		if err != nil {
+			return nil, false, err
+		}
+		if err := b.checkPatientRef(r.node, "subject", false); err != nil {
+			return nil, false, err
+		}
+		parts := []node{r.node}
+		comps, err := r.objects("component")
+		if err != nil {
+			return nil, false, err
+		}
+		parts = append(parts, comps...)
+		date := ""
+		for _, part := range parts {
+			code, err := observationCode(part, inSet)
+			if err != nil {
+				return nil, false, err
+			}
+			if code == "" || (st != "final" && st != "amended" && st != "corrected") {
+				continue
+			}
+			v, skip, err := quantity(part, code)
+			if err != nil {
+				return nil, false, err
+			}
+			if skip {
+				continue
+			}
+			if date == "" {
+				if date, err = observationDate(r.node); err != nil {
+					return nil, false, err
+				}
+			}
+			c := obsCandidate{code: code, value: v, date: date}
+			if !seen[c] {
+				seen[c] = true
+				cands = append(cands, c)
+			}
+		}
+	}
+	rank := map[string]int{}
+	for i, c := range set {
+		rank[c] = i
+	}
+	entries, truncated := selectObservations(cands, rank)
+	return entries, truncated, nil
+}
+
+// selectObservations keeps at most the list's capacity: the newest entry of each code first,
+// then the other entries newest first, entries of one day in the order of the LOINC set (rank),
+// so the set's order is its priority. Dropped entries are never newer than a kept entry of the
+// same code, so `latest` over any code families sees the true latest entry.
+func selectObservations(cands []obsCandidate, rank map[string]int) ([]rawEntry, bool) {
+	_, l, _ := schema.Clinical().List("observations")
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].date != cands[j].date {
+			return cands[i].date > cands[j].date
+		}
+		return rank[cands[i].code] < rank[cands[j].code]
+	})
+	keep := make([]bool, len(cands))
+	n := 0
+	newest := map[string]bool{}
+	for i, c := range cands {
+		if !newest[c.code] && n < l.Capacity {
+			newest[c.code], keep[i] = true, true
+			n++
+		}
+	}
+	for i := range cands {
+		if !keep[i] && n < l.Capacity {
+			keep[i] = true
+			n++
+		}
+	}
+	out := make([]rawEntry, 0, n)
+	for i, c := range cands {
+		if keep[i] {
+			canon, _ := encode.CanonicalUnit(c.code)
+			v := c.value
+			out = append(out, rawEntry{Code: c.code, Value: &v, Unit: canon.Unit, Date: c.date})
+		}
+	}
+	return out, len(out) < len(cands)
+}
+
+// observationCode returns the code of an Observation or component that is in the set ("" for
+// none). Every LOINC coding must be valid, and the concept must have one.
+func observationCode(part node, inSet map[string]bool) (string, error) {
+	cn, err := part.object("code")
+	if err != nil {
+		return "", err
+	}
+	cs, err := cn.codings()
+	if err != nil {
+		return "", err
+	}
+	loinc := in(cs, SystemLOINC)
+	if len(loinc) == 0 {
+		return "", cn.get("coding").fail("no LOINC coding (%s)", SystemLOINC)
+	}
+	found := ""
+	for _, c := range loinc {
+		if _, err := encode.LOINC(c.code); err != nil {
+			return "", c.n.get("code").failErr(err, "not a valid LOINC code")
+		}
+		if found == "" && inSet[c.code] {
+			found = c.code
+		}
+	}
+	return found, nil
+}
+
+// valueTypes are the value[x] choices of Observation other than valueQuantity.
+var valueTypes = []string{"valueCodeableConcept", "valueString", "valueBoolean", "valueInteger", "valueRange", "valueRatio", "valueSampledData", "valueTime", "valueDateTime", "valuePeriod"}
+
+// quantity reads the valueQuantity of an Observation or component with LOINC code, converted to
+// the code's canonical unit. skip reports a missing value with a dataAbsentReason.
+func quantity(part node, code string) (v float64, skip bool, err error) {
+	q, ok, err := part.optObject("valueQuantity")
+	if err != nil {
+		return 0, false, err
+	}
+	if !ok {
+		for _, t := range valueTypes {
+			if part.has(t) {
+				return 0, false, part.get(t).fail("want valueQuantity for an observation of the LOINC set")
+			}
+		}
+		if dar, ok, err := part.optObject("dataAbsentReason"); err != nil {
+			return 0, false, err
+		} else if ok {
+			if _, err := dar.codings(); err != nil {
+				return 0, false, err
+			}
+			return 0, true, nil
+		}
+		return 0, false, part.get("value[x]").fail("required element missing (and no dataAbsentReason)")
+	}
+	value, err := q.number("value")
+	if err != nil {
+		return 0, false, err
+	}
+	if q.has("comparator") {
+		if _, err := q.statusCode("comparator", "<", "<=", ">=", ">"); err != nil {
+			return 0, false, err
+		}
+		return 0, false, q.get("comparator").fail("a bounded value (<, <=, >=, >) cannot be signed as a number")
+	}
+	unit, _, err := q.optStr("unit")
+	if err != nil {
+		return 0, false, err
+	}
+	unitNode := q.get("unit")
+	sys, _, err := q.optStr("system")
+	if err != nil {
+		return 0, false, err
+	}
+	ucum, _, err := q.optStr("code")
+	if err != nil {
+		return 0, false, err
+	}
+	if ucum != "" && sys == SystemUCUM {
+		unit, unitNode = ucum, q.get("code")
+	}
+	if unit == "" {
+		return 0, false, unitNode.fail("required to convert the value to its canonical unit")
+	}
+	fixed, err := encode.Quantity(code, value, unit)
+	switch {
+	case errors.Is(err, encode.ErrUnknownUnit):
+		return 0, false, unitNode.failErr(err, "unit has no known conversion to the canonical unit of the observation's LOINC code")
+	case err != nil:
+		return 0, false, q.get("value").failErr(err, "value not representable (negative, not finite or too large)")
+	}
+	f, err := encode.Float(code, fixed)
+	if err != nil {
+		return 0, false, q.get("value").failErr(err, "value not representable")
+	}
+	return f, false, nil
+}
+
+// observationDate is effectiveDateTime, effectiveInstant or effectivePeriod.start (else .end).
+func observationDate(r node) (string, error) {
+	for _, name := range []string{"effectiveDateTime", "effectiveInstant"} {
+		if r.has(name) {
+			return r.date(name)
+		}
+	}
+	if p, ok, err := r.optObject("effectivePeriod"); err != nil {
+		return "", err
+	} else if ok {
+		if p.has("start") {
+			return p.date("start")
+		}
+		if p.has("end") {
+			return p.date("end")
+		}
+	}
+	return "", r.get("effective[x]").fail("required to date the observation: want effectiveDateTime, effectiveInstant or effectivePeriod")
+}
+
+// medications reads MedicationRequests and MedicationStatements.
+func (b *bundle) medications() ([]rawEntry, error) {
+	var out []rawEntry
+	seen := map[[2]string]bool{}
+	add := func(codes []string, start string) {
+		for _, c := range codes {
+			if k := [2]string{c, start}; !seen[k] {
+				seen[k] = true
+				out = append(out, rawEntry{Code: c, Start: start})
+			}
+		}
+	}
+	for _, r := range b.byType["MedicationRequest"] {
+		st, err := r.statusCode("status", "active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown")
+		if err != nil {
+			return nil, err
+		}
+		intent, err := r.statusCode("intent", "proposal", "plan", "order", "original-order", "reflex-order", "filler-order", "instance-order", "option")
+		if err != nil {
+			return nil, err
+		}
+		if err := b.checkPatientRef(r.node, "subject", true); err != nil {
+			return nil, err
+		}
+		if st == "cancelled" || st == "draft" || st == "entered-in-error" || intent == "proposal" || intent == "plan" || intent == "option" {
+			continue
+		}
+		codes, err := b.medicationCodes(r)
+		if err != nil {
+			return nil, err
+		}
+		start, err := r.date("authoredOn")
+		if err != nil {
+			return nil, err
+		}
+		add(codes, start)
+	}
+	for _, r := range b.byType["MedicationStatement"] {
+		st, err := r.statusCode("status", "active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown", "not-taken")
+		if err != nil {
+			return nil, err
+		}
+		if err := b.checkPatientRef(r.node, "subject", true); err != nil {
+			return nil, err
+		}
+		if st == "entered-in-error" || st == "intended" || st == "not-taken" {
+			continue
+		}
+		codes, err := b.medicationCodes(r)
+		if err != nil {
+			return nil, err
+		}
+		start, err := statementDate(r.node)
+		if err != nil {
+			return nil, err
+		}
+		add(codes, start)
+	}
+	return out, nil
+}
+
+// statementDate is a MedicationStatement's effectiveDateTime, effectivePeriod.start or dateAsserted.
+func statementDate(r node) (string, error) {
+	if r.has("effectiveDateTime") {
+		return r.date("effectiveDateTime")
+	}
+	if p, ok, err := r.optObject("effectivePeriod"); err != nil {
+		return "", err
+	} else if ok && p.has("start") {
+		return p.date("start")
+	}
+	if r.has("dateAsserted") {
+		return r.date("dateAsserted")
+	}
+	return "", r.get("effective[x]").fail("required to date the medication: want effectiveDateTime, effectivePeriod.start or dateAsserted")
+}
+
+// medicationCodes returns the RxNorm codes of medication[x]: a CodeableConcept, or a reference to
+// a Medication in the bundle or contained in r.
+func (b *bundle) medicationCodes(r *resource) ([]string, error) {
+	cc, ok, err := r.optObject("medicationCodeableConcept")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		ref, ok, err := r.optObject("medicationReference")
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, r.get("medication[x]").fail("required element missing")
+		}
+		target, err := b.medication(r, ref)
+		if err != nil {
+			return nil, err
+		}
+		if cc, err = target.object("code"); err != nil {
+			return nil, err
+		}
+	}
+	cs, err := cc.codings()
+	if err != nil {
+		return nil, err
+	}
+	rx := in(cs, SystemRxNorm)
+	if len(rx) == 0 {
+		return nil, cc.get("coding").fail("no RxNorm coding (%s)", SystemRxNorm)
+	}
+	var codes []string
+	for _, c := range rx {
+		norm, err := credential.NormaliseCode(schema.RxNorm, c.code)
+		if err != nil {
+			return nil, c.n.get("code").failErr(err, "not a valid RxNorm concept id")
+		}
+		codes = append(codes, norm)
+	}
+	return codes, nil
+}
+
+// medication resolves a medicationReference to a Medication resource.
+func (b *bundle) medication(r *resource, ref node) (node, error) {
+	s, err := ref.str("reference")
+	if err != nil {
+		return node{}, err
+	}
+	var target node
+	if id, ok := strings.CutPrefix(s, "#"); ok {
+		target, ok = contained(r.node, id)
+		if !ok {
+			return node{}, ref.get("reference").fail("no contained resource with this id")
+		}
+	} else {
+		t := b.resolve(s)
+		if t == nil {
+			return node{}, ref.get("reference").fail("does not resolve to a resource in the bundle")
+		}
+		target = t.node
+	}
+	if typ, err := target.str("resourceType"); err != nil {
+		return node{}, err
+	} else if typ != "Medication" {
+		return node{}, ref.get("reference").fail("does not refer to a Medication")
+	}
+	return target, nil
+}
+
+// contained finds the contained resource with the given id. Contained resources are named by
+// their index ("ExplanationOfBenefit[3].contained[1]").
+func contained(r node, id string) (node, bool) {
+	arr, err := r.objects("contained")
+	if err != nil {
+		return node{}, false
+	}
+	for _, c := range arr {
+		if cid, _, err := c.optStr("id"); err == nil && cid == id {
+			c.id = cid
+			return c, true
+		}
+	}
+	return node{}, false
+}
+
+// today is the current UTC date.
+func today() string { return time.Now().UTC().Format("2006-01-02") }
