@@ -19,6 +19,12 @@ type Public struct {
 	Nullifier  fr.Element
 }
 
+// Vector is the public witness in circuit order (policy hash, issuer X, issuer Y, challenge,
+// nullifier), without the constant one wire.
+func (p *Public) Vector() fr.Vector {
+	return fr.Vector{p.PolicyHash, p.Issuer.A.X, p.Issuer.A.Y, p.Challenge, p.Nullifier}
+}
+
 // Witness is everything the prover knows.
 type Witness struct {
 	Public

@@ -10,13 +10,15 @@ package verifier
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards/eddsa"
-	"github.com/consensys/gnark/backend/groth16"
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/consensys/gnark/backend/plonk"
 	"github.com/consensys/gnark/frontend"
 
@@ -65,13 +67,71 @@ const maxCommitments = 4
 
 // Verifier holds the verifying keys it accepts, by circuit and backend.
 type Verifier struct {
-	keys map[string]*keys.Keys
+	keys     map[string]*keys.Keys
+	groth16  map[string]*groth16Key // precomputed, by circuit/backend
+	compiled *compiledCache
+}
+
+func newVerifier() *Verifier {
+	return &Verifier{keys: map[string]*keys.Keys{}, groth16: map[string]*groth16Key{}, compiled: &compiledCache{}}
+}
+
+// compiledCache memoises policy compilation: a verifier checks many proofs against one policy
+// and as-of date, and Compile is a pure function of them. Bounded; cleared when full.
+type compiledCache struct {
+	mu sync.Mutex
+	m  map[string]*policy.Compiled
+}
+
+const maxCompiled = 1024
+
+func (c *compiledCache) compile(p *policy.Policy, asOf string) (*policy.Compiled, error) {
+	canonical, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	key := asOf + "\x00" + string(canonical)
+	c.mu.Lock()
+	hit := c.m[key]
+	c.mu.Unlock()
+	if hit != nil {
+		return hit, nil
+	}
+	compiled, err := p.Compile(asOf)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCompiled {
+		c.m = map[string]*policy.Compiled{}
+	}
+	c.m[key] = compiled
+	c.mu.Unlock()
+	return compiled, nil
+}
+
+// add registers a key set, precomputing what Groth16 verification needs.
+func (v *Verifier) add(k *keys.Keys) error {
+	id := k.Info.Circuit + "/" + string(k.Info.Backend)
+	if k.Info.Backend == keys.Groth16 {
+		vk, ok := k.VK.(*groth16bn254.VerifyingKey)
+		if !ok {
+			return fmt.Errorf("verifying key %s is not a BN254 Groth16 key", id)
+		}
+		gk, err := newGroth16Key(vk)
+		if err != nil {
+			return fmt.Errorf("verifying key %s: %w", id, err)
+		}
+		v.groth16[id] = gk
+	}
+	v.keys[id] = k
+	return nil
 }
 
 // New loads the verifying keys (checked reader, fingerprint-matched) for every shipped circuit
 // and backend found in dir. It fails when it finds none.
 func New(dir string, circuitIDs []string, backends ...keys.Backend) (*Verifier, error) {
-	v := &Verifier{keys: map[string]*keys.Keys{}}
+	v := newVerifier()
 	for _, id := range circuitIDs {
 		for _, b := range backends {
 			k, err := keys.Load(dir, id, b, false)
@@ -81,7 +141,9 @@ func New(dir string, circuitIDs []string, backends ...keys.Backend) (*Verifier, 
 			if err != nil {
 				return nil, zkhealth.Wrap(zkhealth.EUnavailable, err)
 			}
-			v.keys[id+"/"+string(b)] = k
+			if err := v.add(k); err != nil {
+				return nil, zkhealth.Wrap(zkhealth.EUnavailable, err)
+			}
 		}
 	}
 	if len(v.keys) == 0 {
@@ -91,12 +153,14 @@ func New(dir string, circuitIDs []string, backends ...keys.Backend) (*Verifier, 
 }
 
 // FromKeys builds a verifier over already loaded key sets.
-func FromKeys(sets ...*keys.Keys) *Verifier {
-	v := &Verifier{keys: map[string]*keys.Keys{}}
+func FromKeys(sets ...*keys.Keys) (*Verifier, error) {
+	v := newVerifier()
 	for _, k := range sets {
-		v.keys[k.Info.Circuit+"/"+string(k.Info.Backend)] = k
+		if err := v.add(k); err != nil {
+			return nil, err
+		}
 	}
-	return v
+	return v, nil
 }
 
 func invalid(reason string, nullifier string) Result {
@@ -110,7 +174,7 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	f := req.Proof
-	compiled, err := req.Policy.Compile(req.AsOf)
+	compiled, err := v.compiled.compile(req.Policy, req.AsOf)
 	if err != nil {
 		return Result{}, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("policy: %w", err))
 	}
@@ -146,34 +210,28 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (Result, error) {
 	case f.Public.Challenge != fieldhash.Hex(req.Challenge):
 		return res(ReasonChallenge)
 	}
-	pub := circuits.PublicAssignment(k.Schema, &circuits.Public{
-		PolicyHash: compiled.Hash,
-		Issuer:     req.Issuer,
-		Challenge:  req.Challenge,
-		Nullifier:  nullifier,
-	})
-	wit, err := frontend.NewWitness(pub, ecc.BN254.ScalarField(), frontend.PublicOnly())
-	if err != nil {
-		return Result{}, fmt.Errorf("public witness: %w", err)
-	}
+	public := circuits.Public{PolicyHash: compiled.Hash, Issuer: req.Issuer, Challenge: req.Challenge, Nullifier: nullifier}
 	raw, err := f.Bytes()
 	if err != nil {
 		return res(ReasonMalformed)
 	}
 	switch keys.Backend(f.Backend) {
 	case keys.Groth16:
-		vk := k.VK.(groth16.VerifyingKey)
 		prf, err := checked.Groth16Proof(raw, maxCommitments)
 		if err != nil {
 			return res(ReasonMalformed)
 		}
-		if groth16.Verify(prf, vk, wit) != nil {
+		if v.groth16[f.Circuit+"/"+f.Backend].verify(prf.(*groth16bn254.Proof), public.Vector()) != nil {
 			return res(ReasonRejected)
 		}
 	case keys.PLONK:
 		prf, err := checked.PlonkProof(raw)
 		if err != nil {
 			return res(ReasonMalformed)
+		}
+		wit, err := frontend.NewWitness(circuits.PublicAssignment(k.Schema, &public), ecc.BN254.ScalarField(), frontend.PublicOnly())
+		if err != nil {
+			return Result{}, fmt.Errorf("public witness: %w", err)
 		}
 		if plonk.Verify(prf, k.VK.(plonk.VerifyingKey), wit) != nil {
 			return res(ReasonRejected)

@@ -1,0 +1,99 @@
+package verifier
+
+import (
+	"context"
+	"math/big"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/backend/groth16"
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
+	"github.com/consensys/gnark/frontend"
+
+	"github.com/zkhealth/zkhealth/checked"
+	"github.com/zkhealth/zkhealth/circuits"
+	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/testfixture"
+	"github.com/zkhealth/zkhealth/keys"
+	"github.com/zkhealth/zkhealth/prover"
+	"github.com/zkhealth/zkhealth/schema"
+)
+
+// TestGroth16MatchesGnark: the combined-pairing verifier accepts exactly what gnark's
+// groth16.Verify accepts, on an honest proof and on tampered proofs and public inputs.
+func TestGroth16MatchesGnark(t *testing.T) {
+	testfixture.Quiet()
+	s := schema.Coverage()
+	dir := testfixture.KeysDir(t, keys.Groth16, s)
+	pr, err := prover.New(dir, keys.Groth16, []string{s.Circuit}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	is := testfixture.Issue(t, s, testfixture.CoverageAttrs, "2026-11-01", "2027-11-01")
+	var ch fr.Element
+	ch.SetRandom()
+	pol := testfixture.Policy(t, testfixture.CoveragePolicy)
+	f, err := pr.Prove(context.Background(), prover.Request{Credential: is.Credential, Holder: is.Holder, Policy: pol, AsOf: testfixture.AsOf, Challenge: ch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := f.Bytes()
+	c, _ := pol.Compile(testfixture.AsOf)
+	nullifier, _ := fieldhash.ParseHex(f.Public.Nullifier)
+	public := circuits.Public{PolicyHash: c.Hash, Issuer: is.Issuer.Public(), Challenge: ch, Nullifier: nullifier}
+	vk := pr.Keys(s.Circuit).VK.(*groth16bn254.VerifyingKey)
+	ours, err := newGroth16Key(vk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := func() *groth16bn254.Proof {
+		p, err := checked.Groth16Proof(raw, maxCommitments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.(*groth16bn254.Proof)
+	}
+	gnarkVerify := func(p *groth16bn254.Proof, pub circuits.Public) error {
+		w, err := frontend.NewWitness(circuits.PublicAssignment(s, &pub), ecc.BN254.ScalarField(), frontend.PublicOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return groth16.Verify(p, vk, w)
+	}
+	one := fr.One()
+	two := big.NewInt(2)
+	cases := []struct {
+		name  string
+		proof func(p *groth16bn254.Proof)
+		pub   func(p *circuits.Public)
+		valid bool
+	}{
+		{"honest", nil, nil, true},
+		{"challenge", nil, func(p *circuits.Public) { p.Challenge.Add(&p.Challenge, &one) }, false},
+		{"policy hash", nil, func(p *circuits.Public) { p.PolicyHash.Add(&p.PolicyHash, &one) }, false},
+		{"nullifier", nil, func(p *circuits.Public) { p.Nullifier.Add(&p.Nullifier, &one) }, false},
+		{"issuer", nil, func(p *circuits.Public) { p.Issuer.A.X.Add(&p.Issuer.A.X, &one) }, false},
+		{"Ar doubled", func(p *groth16bn254.Proof) { p.Ar.ScalarMultiplication(&p.Ar, two) }, nil, false},
+		{"Krs doubled", func(p *groth16bn254.Proof) { p.Krs.ScalarMultiplication(&p.Krs, two) }, nil, false},
+		{"Bs doubled", func(p *groth16bn254.Proof) { p.Bs.ScalarMultiplication(&p.Bs, two) }, nil, false},
+		{"commitment doubled", func(p *groth16bn254.Proof) { p.Commitments[0].ScalarMultiplication(&p.Commitments[0], two) }, nil, false},
+		{"pok doubled", func(p *groth16bn254.Proof) { p.CommitmentPok.ScalarMultiplication(&p.CommitmentPok, two) }, nil, false},
+		{"pok swapped with commitment", func(p *groth16bn254.Proof) { p.CommitmentPok, p.Commitments[0] = p.Commitments[0], p.CommitmentPok }, nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, pub := fresh(), public
+			if tc.proof != nil {
+				tc.proof(p)
+			}
+			if tc.pub != nil {
+				tc.pub(&pub)
+			}
+			errOurs, errGnark := ours.verify(p, pub.Vector()), gnarkVerify(p, pub)
+			if (errOurs == nil) != tc.valid || (errGnark == nil) != tc.valid {
+				t.Fatalf("ours: %v, gnark: %v, want valid=%v", errOurs, errGnark, tc.valid)
+			}
+		})
+	}
+}
