@@ -304,50 +304,38 @@ func yearsBefore(t time.Time, n int) time.Time {
 	return d
 }
 
+// slot returns the index of v in pool, appending it when new. The pools (set values, code
+// families, value ranges) are shared by all predicates; what overflows names itself in what.
+func slot[T comparable](pool *[]T, v T, capacity int, circuit, what string) (int, error) {
+	for k, x := range *pool {
+		if x == v {
+			return k, nil
+		}
+	}
+	if len(*pool) == capacity {
+		return 0, invalid("the policy uses more than %d distinct %s, the %s circuit holds %d", capacity, what, circuit, capacity)
+	}
+	*pool = append(*pool, v)
+	return len(*pool) - 1, nil
+}
+
 // setValue returns the pool slot of v, adding it when new.
 func (c *compiler) setValue(v *big.Int) (int, error) {
 	var e fr.Element
 	e.SetBigInt(v)
-	for k := range c.setPool {
-		if c.setPool[k].Equal(&e) {
-			return k, nil
-		}
-	}
-	if len(c.setPool) == c.s.SetValues {
-		return 0, invalid("the policy uses more than %d distinct values in eq/ne/in/not_in predicates, the %s circuit holds %d", c.s.SetValues, c.s.Circuit, c.s.SetValues)
-	}
-	c.setPool = append(c.setPool, e)
-	return len(c.setPool) - 1, nil
+	return slot(&c.setPool, e, c.s.SetValues, c.s.Circuit, "values in eq/ne/in/not_in predicates")
 }
 
 // family returns the pool slot of a code family of list li, adding it when new.
 func (c *compiler) family(li int, iv interval) (int, error) {
-	for k, f := range c.families[li] {
-		if f == iv {
-			return k, nil
-		}
-	}
 	l := c.s.Lists[li]
-	if len(c.families[li]) == l.Families {
-		return 0, invalid("the policy uses more than %d distinct code families on %s, the %s circuit holds %d", l.Families, l.Name, c.s.Circuit, l.Families)
-	}
-	c.families[li] = append(c.families[li], iv)
-	return len(c.families[li]) - 1, nil
+	return slot(&c.families[li], iv, l.Families, c.s.Circuit, "code families on "+l.Name)
 }
 
 // valueRange returns the pool slot of a value range of list li, adding it when new.
 func (c *compiler) valueRange(li int, iv interval) (int, error) {
-	for k, r := range c.ranges[li] {
-		if r == iv {
-			return k, nil
-		}
-	}
 	l := c.s.Lists[li]
-	if len(c.ranges[li]) == l.ValueRanges {
-		return 0, invalid("the policy uses more than %d distinct value ranges on %s, the %s circuit holds %d", l.ValueRanges, l.Name, c.s.Circuit, l.ValueRanges)
-	}
-	c.ranges[li] = append(c.ranges[li], iv)
-	return len(c.ranges[li]) - 1, nil
+	return slot(&c.ranges[li], iv, l.ValueRanges, c.s.Circuit, "value ranges on "+l.Name)
 }
 
 // listPredicate compiles `list match code [value] [within_days]`.
