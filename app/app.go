@@ -361,7 +361,7 @@ func (c Config) build(ctx context.Context, log *slog.Logger, queue zkhealth.Queu
 	out.svc, err = service.New(service.Deps{
 		Store: out.store, ProofCache: proofCache, VerifyCache: verifyCache, Queue: queue,
 		Prover: pr, Verifier: vr, Secret: sec.cacheHMAC, IssuerKey: ik,
-		Metrics: out.metrics, Logger: log,
+		Metrics: out.metrics, Logger: log, Now: c.now,
 	})
 	if err != nil {
 		return nil, err

@@ -93,6 +93,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Stdout receives the --dev API keys (default os.Stdout).
 	Stdout io.Writer
+
+	// now is the service's clock (issue dates, default as-of dates, request expiry); nil means
+	// time.Now. Tests set it to replay dated records (the Synthea bundles end in January 2021).
+	now func() time.Time
 }
 
 func (c Config) withDefaults() Config {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkhealth/zkhealth/fhir"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
 	"github.com/zkhealth/zkhealth/server/servertest"
 )
@@ -75,6 +76,18 @@ func TestEndToEnd(t *testing.T) {
 				res2, xc := a.verify(t, req.ID, proof)
 				if xc != "hit" || res2 != res {
 					t.Errorf("repeated verify: %+v X-Cache %q", res2, xc)
+				}
+				// The same verification as a FHIR CoverageEligibilityResponse (from the cache).
+				cer, xc := a.verifyFHIR(t, req.ID, proof)
+				if xc != "hit" || extension(cer, fhir.ExtFirstUse) != true {
+					t.Errorf("FHIR verify: X-Cache %q, first use %v", xc, extension(cer, fhir.ExtFirstUse))
+				}
+				assertCoverageEligible(t, cer, req.ID, res.Nullifier)
+				body, _ := json.Marshal(cer)
+				for _, v := range []string{privPayer, privPlan, privMemberID, day(-300), day(300)} {
+					if strings.Contains(string(body), v) {
+						t.Errorf("CoverageEligibilityResponse carries %q: %s", v, body)
+					}
 				}
 			})
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sync"
@@ -10,6 +11,10 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/zkhealth/zkhealth"
+	"github.com/zkhealth/zkhealth/credential"
+	"github.com/zkhealth/zkhealth/fhir"
+	"github.com/zkhealth/zkhealth/policy"
+	"github.com/zkhealth/zkhealth/proof"
 	"github.com/zkhealth/zkhealth/service"
 )
 
@@ -196,19 +201,70 @@ func (s *Server) handleJob(c *gin.Context) {
 	c.JSON(http.StatusOK, j)
 }
 
+// handleVerify answers with the JSON result, or, when the Accept header prefers
+// application/fhir+json, with the FHIR R4 resource of the result (fhir.VerificationResource:
+// CoverageEligibilityResponse or ResearchSubject). Errors keep the JSON error shape either way.
 func (s *Server) handleVerify(c *gin.Context) {
+	c.Header("Vary", "Accept")
 	var in verifyInput
 	if err := s.decode(c.Request, &in); err != nil {
 		s.writeError(c, err)
 		return
 	}
-	res, hit, err := s.d.Service.Verify(c.Request.Context(), in.RequestID, in.file)
+	ctx := c.Request.Context()
+	var req zkhealth.PresentationRequest
+	wantsFHIR := fhir.WantsFHIR(c.GetHeader("Accept"))
+	if wantsFHIR {
+		// the policy and as-of date the FHIR resource reports are the verifier's own
+		r, err := s.d.Service.Request(ctx, in.RequestID)
+		if err != nil {
+			s.writeError(c, err)
+			return
+		}
+		req = r
+	}
+	res, hit, err := s.d.Service.Verify(ctx, in.RequestID, in.file)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
 	c.Header("X-Cache", cacheHeader(hit))
-	c.JSON(http.StatusOK, res)
+	if !wantsFHIR {
+		c.JSON(http.StatusOK, res)
+		return
+	}
+	body, err := verificationResource(req, res, in.file)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Data(http.StatusOK, fhir.ContentType, body)
+}
+
+// verificationResource renders a verification result as its FHIR resource. The policy hash is
+// left for package fhir to compute from the request's policy and as-of date; the issuer is named
+// only when the proof is valid (only then is the key the proof names a trusted issuer's).
+func verificationResource(req zkhealth.PresentationRequest, res service.VerifyResult, f *proof.File) ([]byte, error) {
+	p, err := policy.Parse(req.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("stored policy of request: %w", err)
+	}
+	v := fhir.Verification{
+		Valid:     res.Valid,
+		Reason:    res.Reason,
+		Nullifier: res.Nullifier,
+		Policy:    p,
+		RequestID: req.ID,
+		AsOf:      req.AsOf,
+	}
+	if res.Valid {
+		firstUse := res.FirstUse
+		v.FirstUse = &firstUse
+		if pk, err := credential.ParsePublicKey(f.Public.Issuer); err == nil {
+			v.Issuer = credential.PublicKeyHex(pk)
+		}
+	}
+	return fhir.VerificationResource(v)
 }
 
 func cacheHeader(hit bool) string {

@@ -117,20 +117,33 @@ func (in *issuerInput) Validate() error {
 	return nil
 }
 
-// credentialInput is the body of POST /v1/credentials.
+// credentialInput is the body of POST /v1/credentials: the attributes as ATTRS.json
+// ("attributes") or as a FHIR R4 Bundle ("fhir", with an optional "loinc" code set for clinical
+// credentials). A Synthea patient history is about 0.5 MB, within the default 1 MiB body limit.
 type credentialInput service.IssueInput
 
-// Validate checks schema, holder_commitment and attributes; expires_on when given, naming the first bad field.
+// Validate checks schema, holder_commitment and exactly one of attributes and fhir; loinc and
+// expires_on when given, naming the first bad field. The bundle itself is read by the service.
 func (in *credentialInput) Validate() error {
+	hasAttrs := len(in.Attributes) > 0 && string(in.Attributes) != "null"
+	hasFHIR := len(in.FHIR) > 0 && string(in.FHIR) != "null"
 	switch {
 	case in.Schema == "":
 		return invalidf("schema: required")
 	case in.HolderCommitment == "":
 		return invalidf("holder_commitment: required")
-	case len(in.Attributes) == 0 || string(in.Attributes) == "null":
-		return invalidf("attributes: required")
-	case !isObject(in.Attributes):
+	case hasAttrs && hasFHIR:
+		return invalidf("fhir: not allowed together with attributes; give exactly one of them")
+	case !hasAttrs && !hasFHIR:
+		return invalidf("attributes: required (or fhir: a FHIR R4 Bundle)")
+	case hasAttrs && !isObject(in.Attributes):
 		return invalidf("attributes: want an object")
+	case hasFHIR && !isObject(in.FHIR):
+		return invalidf("fhir: want an object (a FHIR R4 Bundle)")
+	case in.LOINC != nil && !hasFHIR:
+		return invalidf("loinc: only with fhir")
+	case in.LOINC != nil && in.Schema != "clinical":
+		return invalidf("loinc: only with schema clinical")
 	}
 	if in.ExpiresOn != "" {
 		if _, err := encode.Date(in.ExpiresOn); err != nil {

@@ -28,6 +28,7 @@ type fakeService struct {
 	circuits func() []service.Circuit
 	ready    func(ctx context.Context) error
 	request  func(ctx context.Context, id string) (zkhealth.PresentationRequest, error)
+	verify   func(ctx context.Context, id string, f *proof.File) (service.VerifyResult, bool, error)
 }
 
 func notFound() error { return zkhealth.Errorf(zkhealth.ENotFound, "No such thing.") }
@@ -59,7 +60,10 @@ func (f *fakeService) ProveAsync(context.Context, service.ProveInput) (string, e
 func (f *fakeService) Job(context.Context, string) (zkhealth.Job, error) {
 	return zkhealth.Job{}, notFound()
 }
-func (f *fakeService) Verify(context.Context, string, *proof.File) (service.VerifyResult, bool, error) {
+func (f *fakeService) Verify(ctx context.Context, id string, pf *proof.File) (service.VerifyResult, bool, error) {
+	if f.verify != nil {
+		return f.verify(ctx, id, pf)
+	}
 	return service.VerifyResult{}, false, notFound()
 }
 func (f *fakeService) Issue(context.Context, service.IssueInput) (*credential.Credential, error) {

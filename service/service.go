@@ -27,6 +27,7 @@ import (
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/encode"
+	"github.com/zkhealth/zkhealth/fhir"
 	"github.com/zkhealth/zkhealth/fieldhash"
 	"github.com/zkhealth/zkhealth/holder"
 	"github.com/zkhealth/zkhealth/keys"
@@ -446,16 +447,23 @@ func (s *Service) verify(ctx context.Context, req zkhealth.PresentationRequest, 
 	return res, nil
 }
 
-// IssueInput is the body of a credential request.
+// IssueInput is the body of a credential request: the attributes either as ATTRS.json
+// (Attributes) or read from a FHIR R4 Bundle (FHIR, with LOINC the observation codes to keep for
+// a clinical credential; nil means fhir.DefaultLOINC). Exactly one of Attributes and FHIR is set.
 type IssueInput struct {
 	Schema           string          `json:"schema"`
 	HolderCommitment string          `json:"holder_commitment"`
-	Attributes       json.RawMessage `json:"attributes"`
+	Attributes       json.RawMessage `json:"attributes,omitempty"`
+	FHIR             json.RawMessage `json:"fhir,omitempty"`
+	LOINC            []string        `json:"loinc,omitempty"`
 	ExpiresOn        string          `json:"expires_on,omitempty"`
 }
 
 // Issue signs a credential with the server's issuer key: issued today, expiring on ExpiresOn
-// (default one year later).
+// (default one year later). With FHIR, the attributes are built by fhir.Attributes as of the issue
+// date (package fhir documents the mapping). Errors: EInvalid (a malformed field, attribute or
+// bundle, or a bad loinc set: the message names the field, or the FHIR resource and path, and
+// never carries a value from the record).
 func (s *Service) Issue(ctx context.Context, in IssueInput) (*credential.Credential, error) {
 	sc, err := schema.Get(in.Schema)
 	if err != nil {
@@ -465,16 +473,49 @@ func (s *Service) Issue(ctx context.Context, in IssueInput) (*credential.Credent
 	if err != nil {
 		return nil, zkhealth.Errorf(zkhealth.EInvalid, "holder_commitment: want a field element in hex")
 	}
+	hasAttrs, hasFHIR := present(in.Attributes), present(in.FHIR)
+	switch {
+	case hasAttrs && hasFHIR:
+		return nil, zkhealth.Errorf(zkhealth.EInvalid, "fhir: give either attributes or fhir, not both")
+	case !hasAttrs && !hasFHIR:
+		return nil, zkhealth.Errorf(zkhealth.EInvalid, "attributes: required (or fhir)")
+	case in.LOINC != nil && !hasFHIR:
+		return nil, zkhealth.Errorf(zkhealth.EInvalid, "loinc: only with fhir")
+	}
 	issued := s.d.Now().UTC()
+	issuedOn := issued.Format("2006-01-02")
 	expires := in.ExpiresOn
 	if expires == "" {
 		expires = issued.AddDate(1, 0, 0).Format("2006-01-02")
 	}
-	c, err := credential.Issue(s.d.IssuerKey, sc, hc, in.Attributes, issued.Format("2006-01-02"), expires, nil)
+	if !hasFHIR {
+		c, err := credential.Issue(s.d.IssuerKey, sc, hc, in.Attributes, issuedOn, expires, nil)
+		if err != nil {
+			return nil, zkhealth.Wrap(zkhealth.EInvalid, err)
+		}
+		return c, nil
+	}
+	attrs, err := fhir.Attributes(sc, in.FHIR, fhir.Options{LOINC: in.LOINC, AsOf: issuedOn})
+	switch {
+	case errors.Is(err, fhir.ErrOption):
+		return nil, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("loinc: %w", err))
+	case errors.Is(err, credential.ErrMalformed):
+		// fhir's messages name the resource and FHIR path and carry no value from the record
+		return nil, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("fhir: %w", err))
+	case err != nil:
+		return nil, fmt.Errorf("fhir attributes: %w", err)
+	}
+	c, err := credential.IssueAttributes(s.d.IssuerKey, attrs, hc, issuedOn, expires, nil)
 	if err != nil {
 		return nil, zkhealth.Wrap(zkhealth.EInvalid, err)
 	}
 	return c, nil
+}
+
+// present reports whether a raw JSON field was given (and is not null).
+func present(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) > 0 && !bytes.Equal(t, []byte("null"))
 }
 
 // RegisterIssuer adds a trusted issuer; the public key must be a valid issuer key.

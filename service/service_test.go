@@ -3,7 +3,9 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,5 +141,49 @@ func TestExpiredRequestBeatsCache(t *testing.T) {
 	}
 	if _, _, err := e.svc.Verify(context.Background(), e.req.ID, f); zkhealth.ErrorCode(err) != zkhealth.EExpired {
 		t.Fatalf("verify after expiry: %v, want %s", err, zkhealth.EExpired)
+	}
+}
+
+// TestIssueFHIR: attributes read from a FHIR bundle as of the issue date; malformed bundles and
+// options are EInvalid naming fhir (with the resource and path) or loinc, never a record value.
+func TestIssueFHIR(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	paths, _ := filepath.Glob("../../shared/fixtures/fhir/synthea/Louis_Maggio_*.json")
+	if len(paths) != 1 {
+		t.Fatalf("Louis_Maggio bundle: %v", paths)
+	}
+	louis, err := os.ReadFile(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := e.issued.Credential.HolderCommitment
+	t.Run("OK", func(t *testing.T) {
+		for _, sc := range []string{"clinical", "coverage"} {
+			c, err := e.svc.Issue(ctx, service.IssueInput{Schema: sc, HolderCommitment: hc, FHIR: louis})
+			if err != nil || c.IssuedOn != "2026-11-22" || c.ExpiresOn != "2027-11-22" {
+				t.Fatalf("%s: %+v %v", sc, c, err)
+			}
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		in   service.IssueInput
+		msg  string
+	}{
+		{"ErrBoth", service.IssueInput{Attributes: json.RawMessage(testfixture.CoverageAttrs), FHIR: louis}, "fhir: "},
+		{"ErrNeither", service.IssueInput{}, "attributes: "},
+		{"ErrLOINCWithoutFHIR", service.IssueInput{Attributes: json.RawMessage(testfixture.CoverageAttrs), LOINC: []string{"4548-4"}}, "loinc: "},
+		{"ErrLOINCEmpty", service.IssueInput{FHIR: louis, LOINC: []string{}}, "loinc: "},
+		{"ErrMalformed", service.IssueInput{FHIR: json.RawMessage(`{"resourceType": "Bundle", "type": "collection", "entry": [
+			{"resource": {"resourceType": "Patient", "birthDate": "1976-13-45"}}]}`)}, "fhir: Patient[0].birthDate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.in.Schema, tc.in.HolderCommitment = "clinical", hc
+			_, err := e.svc.Issue(ctx, tc.in)
+			if zkhealth.ErrorCode(err) != zkhealth.EInvalid || !strings.HasPrefix(err.Error(), tc.msg) || strings.Contains(err.Error(), "1976") {
+				t.Errorf("got %v, want %s starting %q", err, zkhealth.EInvalid, tc.msg)
+			}
+		})
 	}
 }
