@@ -339,12 +339,17 @@ type obsCandidate struct {
 }
 
 // observations reads the Observations in the LOINC set and selects at most the list's capacity.
+// The list it returns is incomplete (truncated) when entries were dropped for capacity and also
+// when a completed Observation was left out because its code is outside the set or its value
+// cannot be signed: the credential then claims nothing about absence, so no `none` over
+// observations can be proved from it.
 func (b *bundle) observations(set []string) ([]rawEntry, bool, error) {
 	inSet := map[string]bool{}
 	for _, c := range set {
 		inSet[c] = true
 	}
 	var cands []obsCandidate
+	omitted := false
 	seen := map[obsCandidate]bool{}
 	for _, r := range b.byType["Observation"] {
 		st, err := r.statusCode("status", "registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error", "unknown")
@@ -361,12 +366,17 @@ func (b *bundle) observations(set []string) ([]rawEntry, bool, error) {
 		}
 		parts = append(parts, comps...)
 		date := ""
-		for _, part := range parts {
+		for pi, part := range parts {
 			code, err := observationCode(part, inSet)
 			if err != nil {
 				return nil, false, err
 			}
-			if code == "" || (st != "final" && st != "amended" && st != "corrected") {
+			if st != "final" && st != "amended" && st != "corrected" {
+				continue
+			}
+			if code == "" {
+				// a panel's own code (part 0 of an observation with components) carries no value
+				omitted = omitted || len(comps) == 0 || pi > 0
 				continue
 			}
 			v, skip, err := quantity(part, code)
@@ -374,6 +384,7 @@ func (b *bundle) observations(set []string) ([]rawEntry, bool, error) {
 				return nil, false, err
 			}
 			if skip {
+				omitted = true
 				continue
 			}
 			if date == "" {
@@ -393,7 +404,7 @@ func (b *bundle) observations(set []string) ([]rawEntry, bool, error) {
 		rank[c] = i
 	}
 	entries, truncated := selectObservations(cands, rank)
-	return entries, truncated, nil
+	return entries, truncated || omitted, nil
 }
 
 // selectObservations keeps at most the list's capacity: the newest entry of each code first,

@@ -437,3 +437,28 @@ func TestMalformed(t *testing.T) {
 		})
 	}
 }
+
+// TestObservationsOutsideTheSetMakeTheListIncomplete: a completed Observation left out because its
+// code is outside the LOINC set makes the observations list incomplete (truncated), so absence
+// over observations cannot be proved; with every Observation in the set the list is complete.
+func TestObservationsOutsideTheSetMakeTheListIncomplete(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		bundle    []byte
+		truncated bool
+	}{
+		{"all in the set", bundleOf(obs("4548-4", "2020-12-01", 7.5, "%")), false},
+		{"heart rate outside the set", bundleOf(obs("4548-4", "2020-12-01", 7.5, "%"), obs("8867-4", "2020-12-01", 72, "/min")), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := ClinicalAttributes(tc.bundle, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			i, _, _ := a.Schema.List("observations")
+			if a.Truncated[i] != tc.truncated {
+				t.Fatalf("observations truncated = %v, want %v", a.Truncated[i], tc.truncated)
+			}
+		})
+	}
+}
