@@ -1,7 +1,11 @@
 package strictjson
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
+	"strings"
 	"testing"
 )
 
@@ -48,4 +52,117 @@ func FuzzUnmarshal(f *testing.F) {
 			t.Fatal("accepted a document with a repeated key")
 		}
 	})
+}
+
+func TestHasDuplicateKeys(t *testing.T) {
+	deep := strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)
+	for _, tc := range []struct {
+		name, in string
+		want     bool
+	}{
+		{"OK", `{"a":1,"b":{"a":[{"a":1},{"a":2}]},"c":"\"a\":"}`, false},
+		{"OKEmpty", `{"a":{},"b":[],"c":[{}]}`, false},
+		{"OKScalars", `[true,false,null,-0.5e+3,0,"x"]`, false},
+		{"OKValuesInSequence", `{"a":1} {"a":1}`, false},
+		{"Duplicate", `{"a":1,"a":2}`, true},
+		{"DuplicateOtherCase", `{"ab":1,"aB":2}`, true},
+		{"DuplicateEscaped", `{"a":1,"\u0041":2}`, true},
+		{"DuplicateNonASCII", `{"É":1,"é":2}`, true},
+		{"DuplicateNested", `[{"k":{"x":1,"x":2}}]`, true},
+		{"DuplicateAfterNested", `{"a":{"b":1},"a":2}`, true},
+		{"MalformedTruncated", `{"a":`, true},
+		{"MalformedStrayBrace", `{"a":1}}`, true},
+		{"MalformedTrailingComma", `[1,]`, true},
+		{"MalformedNumber", `[01]`, true},
+		{"MalformedLiteral", `[tru]`, true},
+		{"MalformedControlCharacter", "[\"a\x01\"]", true},
+		{"MalformedEscape", `["\x"]`, true},
+		{"TooDeep", deep, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := HasDuplicateKeys([]byte(tc.in)); got != tc.want {
+				t.Fatalf("HasDuplicateKeys(%.60s) = %v, want %v", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+// The single-pass scanner answers as the json.Decoder.Token walk it replaced did on every JSON
+// document, and refuses at least what that walk refused otherwise (the walk let a truncated
+// document or one nested deeper than encoding/json allows pass: the scanner refuses them).
+func FuzzHasDuplicateKeys(f *testing.F) {
+	for _, s := range []string{`{"a":1,"b":{"a":[{"a":1},{"a":2}]}}`, `{"a":1,"\u0041":2}`, `{"É":1,"é":2}`,
+		`[1,]`, `{"a":1} {"a":1}`, `[-0.5e+3,true,null]`, "[\"\xff\",{\"\xfe\":1,\"\xfd\":2}]"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, ref := HasDuplicateKeys(data), hasDuplicateKeysToken(data)
+		if json.Valid(data) && got != ref || ref && !got {
+			t.Fatalf("HasDuplicateKeys(%q) = %v, the Token walk says %v", data, got, ref)
+		}
+	})
+}
+
+// hasDuplicateKeysToken is the former implementation, on json.Decoder.Token: the reference. It
+// reads numbers as json.Number: the former walk, reading float64, also refused a number too large
+// for one, which is the decoder's business, not a question of keys.
+func hasDuplicateKeysToken(data []byte) bool {
+	type frame struct {
+		keys    map[string]bool // nil for an array
+		wantKey bool
+	}
+	var stack []frame
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return false
+		}
+		if err != nil {
+			return true
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				stack = append(stack, frame{keys: map[string]bool{}, wantKey: true})
+				continue
+			case '[':
+				stack = append(stack, frame{})
+				continue
+			}
+			stack = stack[:len(stack)-1]
+		case string:
+			if n := len(stack); n > 0 && stack[n-1].keys != nil && stack[n-1].wantKey {
+				k := strings.ToLower(v)
+				if stack[n-1].keys[k] {
+					return true
+				}
+				stack[n-1].keys[k], stack[n-1].wantKey = true, false
+				continue
+			}
+		}
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			stack[n-1].wantKey = true
+		}
+	}
+}
+
+func BenchmarkHasDuplicateKeys(b *testing.B) {
+	doc := []byte(`{"version":1,"circuit":"coverage-v1","backend":"groth16","vk_fingerprint":"8f0a6a3a2f0e5b1e1f4f3c1d2b9a8e7f6d5c4b3a29181716151413121110f0e0","proof":"` +
+		strings.Repeat("kL7gq3bF0mWJ8y4eY3s1", 13) + `==","public":{"policy_hash":"0x1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f809","issuer":"9a8b7c6d5e4f30211a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081","challenge":"0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20","nullifier":"0x2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40"},"as_of":"2026-11-22","scope":"payer:acme:eligibility"}`)
+	for _, impl := range []struct {
+		name string
+		f    func([]byte) bool
+	}{{"Scanner", HasDuplicateKeys}, {"TokenWalk", hasDuplicateKeysToken}} {
+		b.Run(impl.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if impl.f(doc) {
+					b.Fatal("duplicate reported in PROOF.json")
+				}
+			}
+		})
+	}
 }
