@@ -172,7 +172,7 @@ func Setup(ctx context.Context, dir string, s *schema.Schema, b Backend, log io.
 		return info, false, err
 	}
 	info = Info{Circuit: s.Circuit, Schema: s.ID, Backend: b, Constraints: ccs.GetNbConstraints(),
-		PublicInputs: ccs.GetNbPublicVariables() - 1, CCSDigest: digest, VKFingerprint: fp, Development: true}
+		PublicInputs: circuits.NbPublic, CCSDigest: digest, VKFingerprint: fp, Development: true}
 	p := base(dir, s.Circuit, b)
 	meta, _ := json.MarshalIndent(info, "", "  ")
 	for _, f := range []struct {
