@@ -13,10 +13,16 @@ test:
 	@scripts/ensure-redis
 	$(GO) test -timeout 14m $(PKGS)
 
-# Performance is measured here, never asserted in tests.
+# Performance is measured here, never asserted in tests: the testing.B benchmarks (raw output in
+# benchmarks/results/bench.txt), then benchmarks/cmd/benchreport (peak memory, HTTP load with
+# vegeta on 127.0.0.1 in embedded and Redis mode, scaling sweeps), which writes
+# benchmarks/results/{latest.json,summary.md,*.png} and README.md's generated Performance block.
+# ZKHEALTH_BENCH_PLONK=0 skips PLONK; without Redis the Redis-mode runs are skipped.
 bench:
+	@scripts/ensure-redis || echo "bench: no Redis: the Redis-mode runs will be skipped"
 	@mkdir -p benchmarks/results
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 14m ./benchmarks/ | tee benchmarks/results/bench.txt
+	@bash -o pipefail -c "$(GO) test -run '^$$' -bench . -benchmem -timeout 14m ./benchmarks/ | tee benchmarks/results/bench.txt"
+	$(GO) run ./benchmarks/cmd/benchreport -out benchmarks/results -readme README.md
 
 # The service in its embedded default: no Redis, state and dev keys under ./data.
 run:

@@ -4,6 +4,7 @@ package testfixture
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -58,28 +59,46 @@ func Quiet() { logger.Disable() }
 
 var setupOnce sync.Map // dir+circuit+backend -> *sync.Once
 
-// KeysDir returns a key directory shared by every test binary of one `go test` run (under
-// ZKHEALTH_TEST_KEYS when set, else the system temp dir), with keys for the given schemas and
-// backend set up once. Setup is idempotent, so test binaries reuse one another's keys.
+// SharedKeysDir is the key directory every test binary of one `go test` run shares:
+// ZKHEALTH_TEST_KEYS when set, else zkhealth-test-keys in the system temp dir.
+func SharedKeysDir() string {
+	if dir := os.Getenv("ZKHEALTH_TEST_KEYS"); dir != "" {
+		return dir
+	}
+	return filepath.Join(os.TempDir(), "zkhealth-test-keys")
+}
+
+// KeysDir returns SharedKeysDir with keys for the given schemas and backend set up once (see
+// SetupKeys).
 func KeysDir(tb testing.TB, b keys.Backend, schemas ...*schema.Schema) string {
 	tb.Helper()
-	dir := os.Getenv("ZKHEALTH_TEST_KEYS")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "zkhealth-test-keys")
+	dir := SharedKeysDir()
+	if err := SetupKeys(dir, b, schemas...); err != nil {
+		tb.Fatal(err)
 	}
+	return dir
+}
+
+// SetupKeys sets up keys for the given schemas and backend in dir, once per process and under an
+// exclusive lock on dir, so parallel test binaries (and the benchmark report) do not set up the
+// same keys at once. Setup is idempotent, so processes reuse one another's keys.
+func SetupKeys(dir string, b keys.Backend, schemas ...*schema.Schema) error {
 	for _, s := range schemas {
 		once, _ := setupOnce.LoadOrStore(dir+s.Circuit+string(b), new(sync.Once))
 		var err error
 		once.(*sync.Once).Do(func() {
-			unlock := lockDir(tb, dir)
+			var unlock func()
+			if unlock, err = lockDir(dir); err != nil {
+				return
+			}
 			defer unlock()
 			_, _, err = keys.Setup(context.Background(), dir, s, b, os.Stderr)
 		})
 		if err != nil {
-			tb.Fatalf("setup %s: %v", s.Circuit, err)
+			return fmt.Errorf("setup %s: %w", s.Circuit, err)
 		}
 	}
-	return dir
+	return nil
 }
 
 // Issued is a credential issued to a fresh holder by a fresh issuer.
@@ -92,19 +111,28 @@ type Issued struct {
 // Issue issues attrs of schema s, valid from issuedOn to expiresOn.
 func Issue(tb testing.TB, s *schema.Schema, attrs, issuedOn, expiresOn string) *Issued {
 	tb.Helper()
-	ik, err := credential.GenerateIssuerKey(nil)
+	is, err := NewIssued(s, attrs, issuedOn, expiresOn)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	return is
+}
+
+// NewIssued is Issue for code without a testing.TB.
+func NewIssued(s *schema.Schema, attrs, issuedOn, expiresOn string) (*Issued, error) {
+	ik, err := credential.GenerateIssuerKey(nil)
+	if err != nil {
+		return nil, err
 	}
 	hk, err := holder.Generate(nil)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	c, err := credential.Issue(ik, s, hk.Commitment(), []byte(attrs), issuedOn, expiresOn, nil)
 	if err != nil {
-		tb.Fatalf("issue: %v", err)
+		return nil, fmt.Errorf("issue: %w", err)
 	}
-	return &Issued{Issuer: ik, Holder: hk, Credential: c}
+	return &Issued{Issuer: ik, Holder: hk, Credential: c}, nil
 }
 
 // Policy parses a policy or fails the test.
