@@ -783,66 +783,23 @@ func (c *criteria) observationRange(ch node, tcs []coding, holder node, within *
 		}
 		return f, "", nil
 	}
-	if r, ok, err := holder.optObject("valueRange"); err != nil {
+	l, h, reason, present, err := valueBounds(holder, bound)
+	if err != nil {
 		return nil, err
-	} else if ok {
-		for _, side := range []string{"low", "high"} {
-			q, ok, err := r.optObject(side)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				continue
-			}
-			f, reason, err := bound(q)
-			if err != nil {
-				return nil, err
-			}
-			if reason != "" {
-				c.skip(ch, text, reason)
-				return nil, nil
-			}
-			if side == "low" {
-				lo = f
-			} else {
-				hi = f
-			}
-		}
-	} else {
-		q, err := holder.object("valueQuantity")
-		if err != nil {
-			return nil, err
-		}
-		f, reason, err := bound(q)
-		if err != nil {
-			return nil, err
-		}
-		if reason != "" {
-			c.skip(ch, text, reason)
-			return nil, nil
-		}
-		cmp := ""
-		if q.has("comparator") {
-			if cmp, err = q.statusCode("comparator", "<", "<=", ">=", ">"); err != nil {
-				return nil, err
-			}
-		}
-		switch cmp {
-		case "":
-			lo, hi = f, f
-		case ">=":
-			lo = f
-		case ">":
-			lo = f + 1
-		case "<=":
-			hi = f
-		case "<":
-			if f == 0 {
-				c.skip(ch, text, "< 0 can never hold")
-				return nil, nil
-			}
-			hi = f - 1
-		}
+	}
+	if !present {
+		_, err := holder.object("valueQuantity") // the error names the missing value
+		return nil, err
+	}
+	if reason != "" {
+		c.skip(ch, text, reason)
+		return nil, nil
+	}
+	if l != nil {
+		lo = *l
+	}
+	if h != nil {
+		hi = *h
 	}
 	if lo > hi || lo > top {
 		c.skip(ch, text, "the value range is empty")
@@ -869,64 +826,16 @@ func (c *criteria) age(ch, holder node, exclude bool, text string) ([]policy.Pre
 		}
 		return int(v), "", nil
 	}
-	var lo, hi *int
-	if r, ok, err := holder.optObject("valueRange"); err != nil {
+	lo, hi, reason, present, err := valueBounds(holder, years)
+	if err != nil {
 		return nil, err
-	} else if ok {
-		for _, side := range []string{"low", "high"} {
-			q, ok, err := r.optObject(side)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				continue
-			}
-			y, reason, err := years(q)
-			if err != nil {
-				return nil, err
-			}
-			if reason != "" {
-				c.skip(ch, text, reason)
-				return nil, nil
-			}
-			if side == "low" {
-				lo = &y
-			} else {
-				hi = &y
-			}
-		}
-	} else if q, ok, err := holder.optObject("valueQuantity"); err != nil {
-		return nil, err
-	} else if ok {
-		y, reason, err := years(q)
-		if err != nil {
-			return nil, err
-		}
-		if reason != "" {
-			c.skip(ch, text, reason)
-			return nil, nil
-		}
-		cmp := ""
-		if q.has("comparator") {
-			if cmp, err = q.statusCode("comparator", "<", "<=", ">=", ">"); err != nil {
-				return nil, err
-			}
-		}
-		y1, y2 := y+1, y-1
-		switch cmp {
-		case "":
-			lo, hi = &y, &y
-		case ">=":
-			lo = &y
-		case ">":
-			lo = &y1
-		case "<=":
-			hi = &y
-		case "<":
-			hi = &y2
-		}
-	} else {
+	}
+	if !present {
 		c.skip(ch, text, "an age needs a valueRange or valueQuantity in years")
+		return nil, nil
+	}
+	if reason != "" {
+		c.skip(ch, text, reason)
 		return nil, nil
 	}
 	var op string
@@ -951,4 +860,66 @@ func (c *criteria) age(ch, holder node, exclude bool, text string) ([]policy.Pre
 	}
 	v, _ := json.Marshal(val)
 	return []policy.Predicate{{Attribute: "age", Op: op, Value: v}}, nil
+}
+
+// valueBounds reads a characteristic's value as closed bounds: a valueRange (low, high; either may
+// be absent, an open bound is nil) or a valueQuantity with an optional comparator. read converts one
+// Quantity; a non-empty reason says why it cannot (the criterion is then reported unsupported).
+// present is false when the holder has neither value.
+func valueBounds[T ~int | ~uint64](holder node, read func(node) (T, string, error)) (lo, hi *T, reason string, present bool, err error) {
+	if r, ok, err := holder.optObject("valueRange"); err != nil {
+		return nil, nil, "", false, err
+	} else if ok {
+		for _, side := range []string{"low", "high"} {
+			q, ok, err := r.optObject(side)
+			if err != nil {
+				return nil, nil, "", true, err
+			}
+			if !ok {
+				continue
+			}
+			v, reason, err := read(q)
+			if err != nil || reason != "" {
+				return nil, nil, reason, true, err
+			}
+			if side == "low" {
+				lo = &v
+			} else {
+				hi = &v
+			}
+		}
+		return lo, hi, "", true, nil
+	}
+	q, ok, err := holder.optObject("valueQuantity")
+	if err != nil || !ok {
+		return nil, nil, "", false, err
+	}
+	v, reason, err := read(q)
+	if err != nil || reason != "" {
+		return nil, nil, reason, true, err
+	}
+	cmp := ""
+	if q.has("comparator") {
+		if cmp, err = q.statusCode("comparator", "<", "<=", ">=", ">"); err != nil {
+			return nil, nil, "", true, err
+		}
+	}
+	switch cmp {
+	case "":
+		lo, hi = &v, &v
+	case ">=":
+		lo = &v
+	case ">":
+		w := v + 1
+		lo = &w
+	case "<=":
+		hi = &v
+	case "<":
+		if v == 0 {
+			return nil, nil, "< 0 can never hold", true, nil
+		}
+		w := v - 1
+		hi = &w
+	}
+	return lo, hi, "", true, nil
 }
