@@ -57,7 +57,10 @@ func newGroth16Key(vk *groth16bn254.VerifyingKey) (*groth16Key, error) {
 	return k, nil
 }
 
-// verify checks proof against the public inputs (without the constant one wire), as gnark does:
+// verify checks proof against the public inputs (without the constant one wire), as gnark does.
+// Precondition: proof was decoded by checked.Groth16Proof, whose decoder checks that every point
+// is in its prime-order subgroup (verify re-checks only the cheap G1 ones).
+//
 //
 //	e(Ar, Bs) · e(Krs, −δ) · e(Σ xᵢ·Kᵢ + commitments, −γ) = e(α, β)        (Groth16)
 //	e(C, σ⁻) · e(PoK, G) = 1                                                (Pedersen PoK)
@@ -77,9 +80,11 @@ func (k *groth16Key) verify(proof *groth16bn254.Proof, public fr.Vector) error {
 		return fmt.Errorf("proof: %d commitments, want %d", len(proof.Commitments), nbCommitments)
 	case len(public) != nbPublicVars-1:
 		return fmt.Errorf("public witness: %d values, want %d", len(public), nbPublicVars-1)
-	case !proof.Ar.IsInSubGroup() || !proof.Krs.IsInSubGroup() || !proof.Bs.IsInSubGroup():
-		return errors.New("proof points not in the prime-order subgroups")
+	case !proof.Ar.IsInSubGroup() || !proof.Krs.IsInSubGroup():
+		return errors.New("proof points not in the prime-order subgroup")
 	}
+	// Bs's G2 subgroup check (the costly one) is done once, by checked.Groth16Proof's decoder:
+	// precondition of verify, and the only way this package obtains a proof.
 	if nbCommitments > 0 && !proof.CommitmentPok.IsInSubGroup() {
 		return errors.New("commitment proof of knowledge not in the subgroup")
 	}
