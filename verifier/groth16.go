@@ -61,7 +61,6 @@ func newGroth16Key(vk *groth16bn254.VerifyingKey) (*groth16Key, error) {
 // Precondition: proof was decoded by checked.Groth16Proof, whose decoder checks that every point
 // is in its prime-order subgroup (verify re-checks only the cheap G1 ones).
 //
-//
 //	e(Ar, Bs) · e(Krs, −δ) · e(Σ xᵢ·Kᵢ + commitments, −γ) = e(α, β)        (Groth16)
 //	e(C, σ⁻) · e(PoK, G) = 1                                                (Pedersen PoK)
 //
