@@ -21,7 +21,7 @@ func TestEndToEnd(t *testing.T) {
 	for _, mode := range []string{"Embedded", "Redis"} {
 		t.Run(mode, func(t *testing.T) {
 			cfg := Config{}
-			workerLog := &syncBuffer{}
+			workerLog := &servertest.LogBuffer{}
 			if mode == "Redis" {
 				cfg = redisConfig(t, cfg)
 			}

@@ -257,7 +257,7 @@ func TestStartup(t *testing.T) {
 		}
 	})
 	t.Run("Dev", func(t *testing.T) {
-		out := &syncBuffer{}
+		out := &servertest.LogBuffer{}
 		a := startApp(t, Config{Dev: true, Stdout: out})
 		if len(a.DevKeys) != 4 {
 			t.Fatalf("dev keys: %v", a.DevKeys)

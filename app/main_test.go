@@ -1,14 +1,12 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,15 +26,7 @@ var redisURL string
 
 func TestMain(m *testing.M) {
 	testfixture.Quiet()
-	url, stop, err := redistest.StartMain()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	redisURL = url
-	code := m.Run()
-	stop()
-	os.Exit(code)
+	os.Exit(redistest.RunMain(m, &redisURL))
 }
 
 // API keys of the test servers, by role.
@@ -93,24 +83,6 @@ const unsatisfiedPolicy = `{"schema": "coverage", "scope": "payer:acme:al",
    {"list": "service_categories", "match": "exists", "code": ["AL"]}
  ]}`
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testKeysDir is the circuit key directory every test binary of the run shares.
 func testKeysDir(tb testing.TB) string {
 	tb.Helper()
@@ -122,7 +94,7 @@ type testApp struct {
 	*Main
 	cfg Config
 	c   *servertest.Client
-	log *syncBuffer
+	log *servertest.LogBuffer
 }
 
 // redisConfig puts cfg in Redis mode under a fresh prefix whose keys are deleted after the test.
@@ -136,7 +108,7 @@ func redisConfig(t *testing.T, cfg Config) Config {
 
 // baseConfig fills what tests always want: a free port, a fresh data dir, the shared keys, the
 // test API keys, no rate limit and a JSON log into a buffer.
-func baseConfig(t *testing.T, cfg Config) (Config, *syncBuffer) {
+func baseConfig(t *testing.T, cfg Config) (Config, *servertest.LogBuffer) {
 	t.Helper()
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
@@ -156,12 +128,12 @@ func baseConfig(t *testing.T, cfg Config) (Config, *syncBuffer) {
 	if cfg.ProveWorkers == 0 {
 		cfg.ProveWorkers = 2
 	}
-	log := &syncBuffer{}
+	log := &servertest.LogBuffer{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	if cfg.Stdout == nil {
-		cfg.Stdout = &syncBuffer{}
+		cfg.Stdout = &servertest.LogBuffer{}
 	}
 	return cfg, log
 }
@@ -183,7 +155,7 @@ func startApp(t *testing.T, cfg Config) *testApp {
 }
 
 // startWorker runs a `zkhealth worker` for cfg (Redis mode) until the test ends.
-func startWorker(t *testing.T, cfg Config, log *syncBuffer) {
+func startWorker(t *testing.T, cfg Config, log *servertest.LogBuffer) {
 	t.Helper()
 	cfg.Logger = slog.New(slog.NewJSONHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())

@@ -43,15 +43,7 @@ func TestMain(m *testing.M) {
 		runChildWorker()
 		return
 	}
-	url, stop, err := redistest.StartMain()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	redisURL = url
-	code := m.Run()
-	stop()
-	os.Exit(code)
+	os.Exit(redistest.RunMain(m, &redisURL))
 }
 
 // runChildWorker is a worker process whose runner announces the job on stdout and then blocks

@@ -23,15 +23,7 @@ import (
 var redisURL string
 
 func TestMain(m *testing.M) {
-	url, stop, err := redistest.StartMain()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	redisURL = url
-	code := m.Run()
-	stop()
-	os.Exit(code)
+	os.Exit(redistest.RunMain(m, &redisURL))
 }
 
 // mustOpen returns a Store on a fresh prefix, its client and the prefix; the prefix's keys are

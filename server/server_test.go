@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -103,24 +102,6 @@ func (l *countingLimiter) Allow(_ context.Context, key string) (bool, time.Durat
 	return l.count[key] <= l.n, 1500 * time.Millisecond, nil
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 const (
 	holderKey   = "holder-key-123"
 	verifierKey = "verifier-key-456"
@@ -128,13 +109,13 @@ const (
 
 type harness struct {
 	c   *servertest.Client
-	log *syncBuffer
+	log *servertest.LogBuffer
 	srv *Server
 }
 
 func newHarness(t *testing.T, svc Service, mod func(*Deps)) *harness {
 	t.Helper()
-	log := &syncBuffer{}
+	log := &servertest.LogBuffer{}
 	d := Deps{
 		Service: svc,
 		Keys:    map[string]Role{holderKey: RoleHolder, verifierKey: RoleVerifier},

@@ -60,6 +60,20 @@ type Server struct {
 	once sync.Once
 }
 
+// RunMain is a test binary's TestMain body: it starts Redis with StartMain, stores its URL in *url,
+// runs the tests, stops Redis and returns the exit code for os.Exit (1 with one line on stderr when
+// Redis cannot be had).
+func RunMain(m *testing.M, url *string) int {
+	u, stop, err := StartMain()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	*url = u
+	defer stop()
+	return m.Run()
+}
+
 // StartMain returns the Redis URL for a test binary: REDIS_URL when set (stop does nothing), else
 // a private redis-server that stop kills. It suits a TestMain, which has no testing.TB; the error
 // is one line, InstallHint when redis-server is missing.
