@@ -11,17 +11,14 @@ import (
 // keyBits is the width of a latest-key: date·2^IndexBits + (MaxListCapacity − 1 − index).
 const keyBits = schema.WithinBits + schema.IndexBits
 
-// listEntries is one list of the credential as the predicates see it: per entry, its code, value
-// and date (0 where the list has none), whether it is visible (within the list's length and dated
-// on or before as_of), and which of the list's family slots its code lies in.
+// listEntries is one list of the credential as the predicates see it: per entry, its date (0 where
+// the list has none) and which of the list's family and value-range slots it falls in.
 type listEntries struct {
 	decl      schema.List
 	truncated frontend.Variable
-	code      []frontend.Variable
-	value     []frontend.Variable
 	date      []frontend.Variable
-	visible   []frontend.Variable
-	// inFamily[j][k] = visible_j ∧ lo_k ≤ code_j ≤ hi_k
+	// inFamily[j][k] = visible_j ∧ lo_k ≤ code_j ≤ hi_k, where visible_j = the entry is within the
+	// list's length and (dated lists) dated on or before as_of
 	inFamily [][]frontend.Variable
 	// inRange[j][v] = lo_v ≤ value_j ≤ hi_v for value-range slot v (lists with values)
 	inRange [][]frontend.Variable
@@ -87,10 +84,7 @@ func readList(api frontend.API, cmp *comparator, l schema.List, cred, pol *vecto
 			ranges[v] = cmp.IsBetween(value, lo, hi, schema.ScalarCmpBits)
 		}
 		e.inRange = append(e.inRange, ranges)
-		e.code = append(e.code, code)
-		e.value = append(e.value, value)
 		e.date = append(e.date, date)
-		e.visible = append(e.visible, visible)
 		e.inFamily = append(e.inFamily, fam)
 	}
 	return e
