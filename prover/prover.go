@@ -149,6 +149,9 @@ func (p *Prover) Prove(ctx context.Context, req Request) (*proof.File, error) {
 
 // ProvePrepared proves a prepared request.
 func (p *Prover) ProvePrepared(ctx context.Context, prep *Prepared) (*proof.File, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
