@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -35,15 +36,7 @@ verifiers pass it to verify --issuer-pub. An existing file is never overwritten 
 			if err != nil {
 				return fail("", err)
 			}
-			data, err := k.MarshalJSON()
-			if err != nil {
-				return fail("", err)
-			}
-			if err := writeKey(out, data); err != nil {
-				return err
-			}
-			fmt.Fprintln(e.stdout, k.PublicHex())
-			return nil
+			return writeNewKey(e, out, k, k.PublicHex())
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "key file to create (mode 0600; must not exist)")
@@ -67,20 +60,26 @@ is never overwritten (exit 4).`,
 			if err != nil {
 				return fail("", err)
 			}
-			data, err := k.MarshalJSON()
-			if err != nil {
-				return fail("", err)
-			}
-			if err := writeKey(out, data); err != nil {
-				return err
-			}
-			fmt.Fprintln(e.stdout, fieldhash.Hex(k.Commitment()))
-			return nil
+			return writeNewKey(e, out, k, fieldhash.Hex(k.Commitment()))
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "key file to create (mode 0600; must not exist)")
 	required(cmd, "out")
 	return cmd
+}
+
+// writeNewKey writes a freshly made key to path (mode 0600, never over an existing file) and
+// prints its public part on stdout.
+func writeNewKey(e *env, path string, k json.Marshaler, public string) error {
+	data, err := k.MarshalJSON()
+	if err != nil {
+		return fail("", err)
+	}
+	if err := writeKey(path, data); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, public)
+	return nil
 }
 
 // writeKey writes a key file with mode 0600, refusing to replace an existing file.

@@ -226,14 +226,15 @@ func (s *Service) cacheKey(in ProveInput) string {
 // ECredential (bad signature, wrong holder, expired credential, untrusted issuer), ENotSatisfied.
 func (s *Service) Prove(ctx context.Context, in ProveInput) (proofJSON []byte, hit bool, err error) {
 	// the request first: an expired request answers EExpired even when its proof is cached
-	if _, err := s.Request(ctx, in.RequestID); err != nil {
+	req, err := s.Request(ctx, in.RequestID)
+	if err != nil {
 		return nil, false, err
 	}
 	key := s.cacheKey(in)
 	if cached, ok := s.cacheGet(ctx, s.d.ProofCache, "proof", key); ok {
 		return cached, true, nil
 	}
-	out, err := s.prove(ctx, in)
+	out, err := s.prove(ctx, req, in)
 	if err != nil {
 		return nil, false, err
 	}
@@ -264,12 +265,8 @@ func (s *Service) cacheGet(ctx context.Context, c zkhealth.Cache, name, key stri
 	return nil, false
 }
 
-// prove runs one proof: request lookup, input checks, issuer registry, prover.
-func (s *Service) prove(ctx context.Context, in ProveInput) ([]byte, error) {
-	req, err := s.Request(ctx, in.RequestID)
-	if err != nil {
-		return nil, err
-	}
+// prove runs one proof for an open request: input checks, issuer registry, prover.
+func (s *Service) prove(ctx context.Context, req zkhealth.PresentationRequest, in ProveInput) ([]byte, error) {
 	cred, err := credential.Parse(in.Credential)
 	if err != nil {
 		return nil, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("credential: %w", err))
