@@ -29,17 +29,16 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/bolt"
 	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/inmem"
-	"github.com/zkhealth/zkhealth/keys"
-	"github.com/zkhealth/zkhealth/metrics"
+	"github.com/zkhealth/zkhealth/internal/keys"
+	"github.com/zkhealth/zkhealth/internal/metrics"
 	"github.com/zkhealth/zkhealth/prover"
-	"github.com/zkhealth/zkhealth/redisqueue"
-	"github.com/zkhealth/zkhealth/redisstore"
+	"github.com/zkhealth/zkhealth/redis"
 	"github.com/zkhealth/zkhealth/schema"
 	"github.com/zkhealth/zkhealth/server"
 	"github.com/zkhealth/zkhealth/service"
@@ -90,7 +89,7 @@ func (m *Main) URL() string { return "http://" + m.Addr() }
 type core struct {
 	svc     *service.Service
 	store   zkhealth.Store
-	rdb     *redis.Client
+	rdb     *goredis.Client
 	limiter zkhealth.RateLimiter
 	metrics *metrics.Metrics
 	secrets secrets
@@ -268,7 +267,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	}
 	defer c.close()
-	rw := redisqueue.NewWorker(c.rdb, w.cfg.RedisPrefix, c.secrets.jobAEAD, c.svc.RunJob, w.cfg.ProveWorkers)
+	rw := redis.NewWorker(c.rdb, w.cfg.RedisPrefix, c.secrets.jobAEAD, c.svc.RunJob, w.cfg.ProveWorkers)
 	rw.ShutdownTimeout = w.cfg.ShutdownTimeout
 	rw.Logger = w.log
 	w.log.Info("zkhealth worker consuming proof jobs", "concurrency", w.cfg.ProveWorkers, "backend", w.cfg.Backend)
@@ -327,7 +326,7 @@ func (c Config) build(ctx context.Context, log *slog.Logger, queue zkhealth.Queu
 			out.limiter = inmem.NewRateLimiter(float64(c.RateLimit)/60, c.RateLimit)
 		}
 	} else {
-		opt, err := redis.ParseURL(c.RedisURL)
+		opt, err := goredis.ParseURL(c.RedisURL)
 		if err != nil {
 			return nil, zkhealth.Errorf(zkhealth.EInvalid, "redis URL: %v", redactURL(err))
 		}
@@ -340,15 +339,15 @@ func (c Config) build(ctx context.Context, log *slog.Logger, queue zkhealth.Queu
 		if opt.DialerRetries == 0 {
 			opt.DialerRetries = 2
 		}
-		out.rdb = redis.NewClient(opt)
-		out.store = redisstore.New(out.rdb, c.RedisPrefix)
-		rc := redisstore.NewCache(out.rdb, c.RedisPrefix)
+		out.rdb = goredis.NewClient(opt)
+		out.store = redis.NewStore(out.rdb, c.RedisPrefix)
+		rc := redis.NewCache(out.rdb, c.RedisPrefix)
 		proofCache, verifyCache = rc, rc
 		if c.RateLimit > 0 {
-			out.limiter = redisstore.NewRateLimiter(out.rdb, c.RedisPrefix, c.RateLimit, time.Minute)
+			out.limiter = redis.NewRateLimiter(out.rdb, c.RedisPrefix, c.RateLimit, time.Minute)
 		}
 		if queue == nil {
-			if queue, err = redisqueue.NewQueue(out.rdb, c.RedisPrefix, sec.jobAEAD, c.QueueCapacity); err != nil {
+			if queue, err = redis.NewQueue(out.rdb, c.RedisPrefix, sec.jobAEAD, c.QueueCapacity); err != nil {
 				return nil, err
 			}
 		}

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/fhir"
-	"github.com/zkhealth/zkhealth/fieldhash"
-	"github.com/zkhealth/zkhealth/holder"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
 	"github.com/zkhealth/zkhealth/server/servertest"
 )
 
@@ -134,7 +134,7 @@ func TestFHIR(t *testing.T) {
 	// The service's clock starts on the as-of date: a credential is only valid from its issue date.
 	a := startApp(t, Config{now: clockAt(t, fhirAsOf+"T12:00:00Z")})
 	louis := syntheaBundle(t, "Louis_Maggio")
-	hk, err := holder.Generate(nil)
+	hk, err := credential.GenerateHolderKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

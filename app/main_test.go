@@ -12,11 +12,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/zkhealth/zkhealth/fieldhash"
-	"github.com/zkhealth/zkhealth/holder"
+	"github.com/zkhealth/zkhealth/credential"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/redistest"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
-	"github.com/zkhealth/zkhealth/keys"
 	"github.com/zkhealth/zkhealth/schema"
 	"github.com/zkhealth/zkhealth/server/servertest"
 )
@@ -186,14 +186,14 @@ func (a *testApp) do(t *testing.T, want int, req servertest.Request) *servertest
 
 // holderOf is a holder with a credential the server issued.
 type holderOf struct {
-	key        *holder.Key
+	key        *credential.HolderKey
 	credential json.RawMessage
 }
 
 // issue makes a holder and has the server issue it a credential of the schema.
 func (a *testApp) issue(t *testing.T, schemaID string, attrs json.RawMessage) holderOf {
 	t.Helper()
-	hk, err := holder.Generate(nil)
+	hk, err := credential.GenerateHolderKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,9 +7,9 @@ import (
 	"io"
 	"testing"
 
+	"github.com/zkhealth/zkhealth"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
-	"github.com/zkhealth/zkhealth/keys"
-	"github.com/zkhealth/zkhealth/proof"
 )
 
 func newFixture(b *testing.B, uc UseCase, be keys.Backend) *Fixture {
@@ -74,7 +74,7 @@ func BenchmarkProve(b *testing.B) {
 		for _, be := range Backends() {
 			b.Run(fmt.Sprintf("%s/%s", uc.Schema.Circuit, be), func(b *testing.B) {
 				f := newFixture(b, uc, be)
-				var last *proof.File
+				var last *zkhealth.ProofFile
 				cpu := CPUTime()
 				for b.Loop() {
 					pf, err := f.Prove(context.Background())

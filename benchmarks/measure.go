@@ -17,11 +17,11 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/frontend"
 
+	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/circuits"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
-	"github.com/zkhealth/zkhealth/keys"
 	"github.com/zkhealth/zkhealth/policy"
-	"github.com/zkhealth/zkhealth/proof"
 	"github.com/zkhealth/zkhealth/prover"
 	"github.com/zkhealth/zkhealth/schema"
 	"github.com/zkhealth/zkhealth/verifier"
@@ -115,19 +115,19 @@ func (f *Fixture) Witness() error {
 }
 
 // Prove proves the prepared request.
-func (f *Fixture) Prove(ctx context.Context) (*proof.File, error) {
+func (f *Fixture) Prove(ctx context.Context) (*zkhealth.ProofFile, error) {
 	return f.Prover.ProvePrepared(ctx, f.Prepared)
 }
 
 // VerifyRequest is what the verifier checks pf against: the fixture's own policy, as-of date,
 // issuer and challenge.
-func (f *Fixture) VerifyRequest(pf *proof.File) verifier.Request {
+func (f *Fixture) VerifyRequest(pf *zkhealth.ProofFile) verifier.Request {
 	return verifier.Request{Proof: pf, Policy: f.Request.Policy, AsOf: f.Request.AsOf,
 		Issuer: f.Issued.Issuer.Public(), Challenge: f.Request.Challenge}
 }
 
 // Verify verifies pf and fails unless it is valid.
-func (f *Fixture) Verify(ctx context.Context, pf *proof.File) error {
+func (f *Fixture) Verify(ctx context.Context, pf *zkhealth.ProofFile) error {
 	res, err := f.Verifier.Verify(ctx, f.VerifyRequest(pf))
 	if err != nil {
 		return err

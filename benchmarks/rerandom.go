@@ -9,8 +9,8 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 
-	"github.com/zkhealth/zkhealth/keys"
-	"github.com/zkhealth/zkhealth/proof"
+	"github.com/zkhealth/zkhealth"
+	"github.com/zkhealth/zkhealth/internal/keys"
 )
 
 // Rerandomised returns n Groth16 proofs that verify exactly when pf does, with the same public
@@ -19,7 +19,7 @@ import (
 // package proof never takes proof bytes as an identifier); the load driver does it to send a
 // service that caches verifications by (request, proof bytes) an unbounded supply of distinct
 // valid proofs, each of which takes the full, uncached verification path.
-func Rerandomised(pf *proof.File, n int) ([]*proof.File, error) {
+func Rerandomised(pf *zkhealth.ProofFile, n int) ([]*zkhealth.ProofFile, error) {
 	if keys.Backend(pf.Backend) != keys.Groth16 {
 		return nil, fmt.Errorf("re-randomise: %s proof, want groth16", pf.Backend)
 	}
@@ -35,7 +35,7 @@ func Rerandomised(pf *proof.File, n int) ([]*proof.File, error) {
 	inv2.SetUint64(2)
 	inv2.Inverse(&inv2)
 	halve := inv2.BigInt(new(big.Int))
-	out := make([]*proof.File, n)
+	out := make([]*zkhealth.ProofFile, n)
 	var buf bytes.Buffer
 	for k := range out {
 		p.Ar.ScalarMultiplication(&p.Ar, halve)

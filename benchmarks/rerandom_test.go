@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/zkhealth/zkhealth/keys"
+	"github.com/zkhealth/zkhealth/internal/keys"
 )
 
 // Re-randomised proofs verify, differ from the original and from one another, and carry the

@@ -10,7 +10,7 @@ import (
 	"github.com/consensys/gnark/frontend"
 
 	"github.com/zkhealth/zkhealth/circuits"
-	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
 	"github.com/zkhealth/zkhealth/policy"
 	"github.com/zkhealth/zkhealth/schema"

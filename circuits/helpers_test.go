@@ -13,9 +13,9 @@ import (
 	"github.com/consensys/gnark/frontend"
 
 	"github.com/zkhealth/zkhealth/circuits"
-	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
-	"github.com/zkhealth/zkhealth/keys"
 	"github.com/zkhealth/zkhealth/policy"
 	"github.com/zkhealth/zkhealth/schema"
 )

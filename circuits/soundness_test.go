@@ -9,7 +9,7 @@ import (
 	"github.com/consensys/gnark/constraint/solver"
 
 	"github.com/zkhealth/zkhealth/circuits"
-	"github.com/zkhealth/zkhealth/holder"
+	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
 	"github.com/zkhealth/zkhealth/schema"
 )
@@ -236,7 +236,7 @@ func TestCredentialSoundness(t *testing.T) {
 	})
 	t.Run("wrong holder secret", func(t *testing.T) {
 		b := scenario{s: s, attrs: testfixture.ClinicalAttrs, policy: trial}.build(t)
-		thief, _ := holder.Generate(nil)
+		thief, _ := credential.GenerateHolderKey(nil)
 		b.witness.HolderSecret = thief.Element()
 		b.witness.Nullifier = thief.Nullifier(b.compiled.Scope)
 		if solve(t, s, b.witness) == nil {

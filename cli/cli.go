@@ -28,10 +28,8 @@ import (
 
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/encode"
-	"github.com/zkhealth/zkhealth/holder"
+	"github.com/zkhealth/zkhealth/internal/encode"
 	"github.com/zkhealth/zkhealth/policy"
-	"github.com/zkhealth/zkhealth/proof"
 	"github.com/zkhealth/zkhealth/schema"
 )
 
@@ -204,7 +202,7 @@ func exitCode(err error) int {
 		}
 		return ExitFailure
 	}
-	for _, sentinel := range []error{credential.ErrMalformed, policy.ErrInvalid, holder.ErrMalformed, proof.ErrMalformed, schema.ErrUnknownSchema} {
+	for _, sentinel := range []error{credential.ErrMalformed, policy.ErrInvalid, credential.ErrMalformedHolderKey, zkhealth.ErrMalformedProof, schema.ErrUnknownSchema} {
 		if errors.Is(err, sentinel) {
 			return ExitUsage
 		}

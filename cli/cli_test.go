@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
-	"github.com/zkhealth/zkhealth/keys"
 	"github.com/zkhealth/zkhealth/schema"
 )
 

@@ -9,8 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/fieldhash"
-	"github.com/zkhealth/zkhealth/holder"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
 )
 
 func issuerCmd(e *env) *cobra.Command {
@@ -56,7 +55,7 @@ is never overwritten (exit 4).`,
 		Example: `  zkhealth holder keygen --out holder.key`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			k, err := holder.Generate(nil)
+			k, err := credential.GenerateHolderKey(nil)
 			if err != nil {
 				return fail("", err)
 			}

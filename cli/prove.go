@@ -7,9 +7,8 @@ import (
 
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/fieldhash"
-	"github.com/zkhealth/zkhealth/holder"
-	"github.com/zkhealth/zkhealth/keys"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/policy"
 	"github.com/zkhealth/zkhealth/prover"
 )
@@ -57,7 +56,7 @@ is written on any failure.`,
 			if data, err = readInput(holderPath, maxKeyFile); err != nil {
 				return err
 			}
-			hk, err := holder.Parse(data)
+			hk, err := credential.ParseHolderKey(data)
 			if err != nil {
 				return fail(holderPath, err)
 			}

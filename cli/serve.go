@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zkhealth/zkhealth/app"
-	"github.com/zkhealth/zkhealth/keys"
+	"github.com/zkhealth/zkhealth/internal/keys"
 )
 
 // Environment variables serve and worker read (API.md). Secrets are never flags, so they do not

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/zkhealth/zkhealth/keys"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/schema"
 )
 

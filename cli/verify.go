@@ -5,10 +5,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/fieldhash"
-	"github.com/zkhealth/zkhealth/keys"
-	"github.com/zkhealth/zkhealth/proof"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/verifier"
 )
 
@@ -67,11 +67,11 @@ Missing keys exit 4; a malformed policy, proof file or flag exits 2.`,
 			if err != nil {
 				return usageErrorf("--challenge: %v", err)
 			}
-			data, err := readInput(proofPath, proof.MaxSize)
+			data, err := readInput(proofPath, zkhealth.MaxProofSize)
 			if err != nil {
 				return err
 			}
-			pf, err := proof.Parse(data)
+			pf, err := zkhealth.ParseProof(data)
 			if err != nil {
 				return fail(proofPath, err)
 			}

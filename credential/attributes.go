@@ -8,8 +8,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/zkhealth/zkhealth/encode"
-	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/encode"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
 	"github.com/zkhealth/zkhealth/schema"
 
 	"github.com/zkhealth/zkhealth/internal/strictjson"

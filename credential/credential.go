@@ -1,6 +1,7 @@
 // Package credential is what an issuer signs: a schema's attributes, normalised and encoded into the
 // schema's credential layout, committed to with Poseidon2 and signed with EdDSA on BN254's twisted
-// Edwards curve. It also reads and writes CREDENTIAL.json and issuer key files.
+// Edwards curve. It also reads and writes CREDENTIAL.json, issuer key files and holder key files
+// (the patient's 32-byte secret, its commitment and per-scope nullifiers).
 //
 // Guarantees: a Credential that Verify accepts has a signature by its issuer over exactly the
 // commitment of its attributes as written, so changing any attribute after issuance makes Verify
@@ -21,8 +22,8 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
 	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards/eddsa"
 
-	"github.com/zkhealth/zkhealth/encode"
-	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/encode"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
 	"github.com/zkhealth/zkhealth/schema"
 
 	"github.com/zkhealth/zkhealth/internal/strictjson"

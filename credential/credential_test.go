@@ -11,9 +11,8 @@ import (
 	"testing"
 
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/encode"
-	"github.com/zkhealth/zkhealth/fieldhash"
-	"github.com/zkhealth/zkhealth/holder"
+	"github.com/zkhealth/zkhealth/internal/encode"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
 	"github.com/zkhealth/zkhealth/schema"
 )
@@ -158,7 +157,7 @@ func TestRoundTripValues(t *testing.T) {
 func TestIssueHeaderRefusals(t *testing.T) {
 	rnd := seeded(t)
 	ik := mustIssuerKey(t, rnd)
-	hk, _ := holder.Generate(rnd)
+	hk, _ := credential.GenerateHolderKey(rnd)
 	tests := []struct {
 		issued, expires, field string
 	}{

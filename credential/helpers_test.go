@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/holder"
 	"github.com/zkhealth/zkhealth/schema"
 )
 
@@ -35,7 +34,7 @@ func seeded(tb testing.TB) *rand.ChaCha8 {
 type issued struct {
 	schema *schema.Schema
 	issuer *credential.IssuerKey
-	holder *holder.Key
+	holder *credential.HolderKey
 	cred   *credential.Credential
 }
 
@@ -52,7 +51,7 @@ func mustIssuerKey(tb testing.TB, rnd *rand.ChaCha8) *credential.IssuerKey {
 func issue(tb testing.TB, rnd *rand.ChaCha8, s *schema.Schema, attrs string) *issued {
 	tb.Helper()
 	ik := mustIssuerKey(tb, rnd)
-	hk, err := holder.Generate(rnd)
+	hk, err := credential.GenerateHolderKey(rnd)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zkhealth/zkhealth/encode"
+	"github.com/zkhealth/zkhealth/internal/encode"
 )
 
 // MaxBundleSize bounds a FHIR document read by this package (a Synthea patient history is about

@@ -7,8 +7,7 @@ import (
 	"testing"
 
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/encode"
-	"github.com/zkhealth/zkhealth/holder"
+	"github.com/zkhealth/zkhealth/internal/encode"
 )
 
 // TestFixturesBecomeCredentials: every shared Synthea bundle becomes a clinical credential that
@@ -18,7 +17,7 @@ func TestFixturesBecomeCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hk, err := holder.Generate(nil)
+	hk, err := credential.GenerateHolderKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

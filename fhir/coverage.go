@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/encode"
+	"github.com/zkhealth/zkhealth/internal/encode"
 	"github.com/zkhealth/zkhealth/schema"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/encode"
+	"github.com/zkhealth/zkhealth/internal/encode"
 	"github.com/zkhealth/zkhealth/policy"
 	"github.com/zkhealth/zkhealth/schema"
 )

@@ -10,9 +10,8 @@ import (
 
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/holder"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
-	"github.com/zkhealth/zkhealth/keys"
 	"github.com/zkhealth/zkhealth/policy"
 	"github.com/zkhealth/zkhealth/prover"
 	"github.com/zkhealth/zkhealth/schema"
@@ -52,13 +51,13 @@ func anyHbA1c(t *testing.T) *policy.Policy {
 }
 
 // issueFHIR issues the attributes to a fresh holder on the as-of date.
-func issueFHIR(t *testing.T, a *credential.Attributes) (*credential.Credential, *holder.Key, *credential.IssuerKey) {
+func issueFHIR(t *testing.T, a *credential.Attributes) (*credential.Credential, *credential.HolderKey, *credential.IssuerKey) {
 	t.Helper()
 	ik, err := credential.GenerateIssuerKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hk, err := holder.Generate(nil)
+	hk, err := credential.GenerateHolderKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

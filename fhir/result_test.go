@@ -9,8 +9,8 @@ import (
 
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
-	"github.com/zkhealth/zkhealth/encode"
-	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/encode"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
 	"github.com/zkhealth/zkhealth/policy"
 )
 

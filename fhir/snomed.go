@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/zkhealth/zkhealth/encode"
+	"github.com/zkhealth/zkhealth/internal/encode"
 )
 
 // snomedCSV is the shipped SNOMED CT → ICD-10-CM map; its header comments give its sources.

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zkhealth/zkhealth/encode"
+	"github.com/zkhealth/zkhealth/internal/encode"
 )
 
 // TestSNOMEDMapCovers: the shipped map covers the concepts the issue names, and every active

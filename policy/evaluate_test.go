@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zkhealth/zkhealth/encode"
+	"github.com/zkhealth/zkhealth/internal/encode"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
 	"github.com/zkhealth/zkhealth/schema"
 )

@@ -24,18 +24,16 @@ import (
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/circuits"
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/encode"
-	"github.com/zkhealth/zkhealth/fieldhash"
-	"github.com/zkhealth/zkhealth/holder"
-	"github.com/zkhealth/zkhealth/keys"
+	"github.com/zkhealth/zkhealth/internal/encode"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/policy"
-	"github.com/zkhealth/zkhealth/proof"
 )
 
 // Request is everything a proof is made from.
 type Request struct {
 	Credential *credential.Credential
-	Holder     *holder.Key
+	Holder     *credential.HolderKey
 	Policy     *policy.Policy
 	AsOf       string // YYYY-MM-DD
 	Challenge  fr.Element
@@ -139,7 +137,7 @@ func (p *Prover) Prepare(req Request) (*Prepared, error) {
 }
 
 // Prove checks the request (see Prepare) and proves it, waiting for a free proving slot or ctx.
-func (p *Prover) Prove(ctx context.Context, req Request) (*proof.File, error) {
+func (p *Prover) Prove(ctx context.Context, req Request) (*zkhealth.ProofFile, error) {
 	prep, err := p.Prepare(req)
 	if err != nil {
 		return nil, err
@@ -148,7 +146,7 @@ func (p *Prover) Prove(ctx context.Context, req Request) (*proof.File, error) {
 }
 
 // ProvePrepared proves a prepared request.
-func (p *Prover) ProvePrepared(ctx context.Context, prep *Prepared) (*proof.File, error) {
+func (p *Prover) ProvePrepared(ctx context.Context, prep *Prepared) (*zkhealth.ProofFile, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -191,13 +189,13 @@ func (p *Prover) ProvePrepared(ctx context.Context, prep *Prepared) (*proof.File
 		return nil, fmt.Errorf("unknown backend %q", p.backend)
 	}
 	pub := prep.Witness.Public
-	return &proof.File{
-		Version:       proof.Version,
+	return &zkhealth.ProofFile{
+		Version:       zkhealth.ProofVersion,
 		Circuit:       k.Info.Circuit,
 		Backend:       string(p.backend),
 		VKFingerprint: k.Info.VKFingerprint,
 		Proof:         base64.StdEncoding.EncodeToString(buf.Bytes()),
-		Public: proof.Public{
+		Public: zkhealth.ProofPublic{
 			PolicyHash: fieldhash.Hex(pub.PolicyHash),
 			Issuer:     prep.Issuer,
 			Challenge:  fieldhash.Hex(pub.Challenge),

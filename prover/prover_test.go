@@ -6,8 +6,8 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
-	"github.com/zkhealth/zkhealth/keys"
 	"github.com/zkhealth/zkhealth/prover"
 	"github.com/zkhealth/zkhealth/schema"
 	"github.com/zkhealth/zkhealth/verifier"

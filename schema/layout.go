@@ -6,7 +6,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
-	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
 )
 
 // PackBits is how many bits of narrow fields one field element carries. It is below the 253 bits

@@ -12,8 +12,8 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/zkhealth/zkhealth/encode"
-	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/encode"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
 )
 
 // AttrType is the type of a scalar attribute; it fixes the attribute's encoding and which policy

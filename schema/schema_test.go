@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zkhealth/zkhealth/encode"
-	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/encode"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
 )
 
 // TestCapacities pins the capacities DESIGN.md promises.

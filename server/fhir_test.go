@@ -11,7 +11,6 @@ import (
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/fhir"
-	"github.com/zkhealth/zkhealth/proof"
 	"github.com/zkhealth/zkhealth/server/servertest"
 	"github.com/zkhealth/zkhealth/service"
 )
@@ -35,7 +34,7 @@ func TestVerifyFHIR(t *testing.T) {
 			}
 			return req, nil
 		},
-		verify: func(_ context.Context, id string, _ *proof.File) (service.VerifyResult, bool, error) {
+		verify: func(_ context.Context, id string, _ *zkhealth.ProofFile) (service.VerifyResult, bool, error) {
 			if id != req.ID {
 				return service.VerifyResult{}, false, notFound()
 			}
@@ -44,7 +43,7 @@ func TestVerifyFHIR(t *testing.T) {
 	}
 	h := newHarness(t, svc, nil)
 	body := map[string]any{"request_id": req.ID, "proof": map[string]any{
-		"version": proof.Version, "circuit": "coverage-v1", "backend": "groth16", "vk_fingerprint": "00", "proof": "AAAA",
+		"version": zkhealth.ProofVersion, "circuit": "coverage-v1", "backend": "groth16", "vk_fingerprint": "00", "proof": "AAAA",
 		"public": map[string]any{"policy_hash": "0x01", "issuer": ik.PublicHex(), "challenge": "0x02", "nullifier": "0x0abc"},
 		"as_of":  req.AsOf, "scope": req.Scope}}
 	verify := func(accept string) *servertest.Response {

@@ -14,7 +14,6 @@ import (
 	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/fhir"
 	"github.com/zkhealth/zkhealth/policy"
-	"github.com/zkhealth/zkhealth/proof"
 	"github.com/zkhealth/zkhealth/service"
 )
 
@@ -244,7 +243,7 @@ func (s *Server) handleVerify(c *gin.Context) {
 // verificationResource renders a verification result as its FHIR resource. The policy hash is
 // left for package fhir to compute from the request's policy and as-of date; the issuer is named
 // only when the proof is valid (only then is the key the proof names a trusted issuer's).
-func verificationResource(req zkhealth.PresentationRequest, res service.VerifyResult, f *proof.File) ([]byte, error) {
+func verificationResource(req zkhealth.PresentationRequest, res service.VerifyResult, f *zkhealth.ProofFile) ([]byte, error) {
 	p, err := policy.Parse(req.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("stored policy of request: %w", err)

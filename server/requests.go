@@ -10,8 +10,7 @@ import (
 	"time"
 
 	"github.com/zkhealth/zkhealth"
-	"github.com/zkhealth/zkhealth/encode"
-	"github.com/zkhealth/zkhealth/proof"
+	"github.com/zkhealth/zkhealth/internal/encode"
 	"github.com/zkhealth/zkhealth/service"
 )
 
@@ -206,7 +205,7 @@ type verifyInput struct {
 	RequestID string          `json:"request_id"`
 	Proof     json.RawMessage `json:"proof"`
 
-	file *proof.File
+	file *zkhealth.ProofFile
 }
 
 // Validate checks request_id and proof, which it parses strictly, naming the first bad field.
@@ -219,9 +218,9 @@ func (in *verifyInput) Validate() error {
 	case !isObject(in.Proof):
 		return invalidf("proof: want an object (PROOF.json)")
 	}
-	f, err := proof.Parse(in.Proof)
+	f, err := zkhealth.ParseProof(in.Proof)
 	if err != nil {
-		return invalidf("proof: %s", strings.TrimPrefix(err.Error(), proof.ErrMalformed.Error()+": "))
+		return invalidf("proof: %s", strings.TrimPrefix(err.Error(), zkhealth.ErrMalformedProof.Error()+": "))
 	}
 	in.file = f
 	return nil

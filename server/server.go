@@ -28,8 +28,7 @@ import (
 
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/metrics"
-	"github.com/zkhealth/zkhealth/proof"
+	"github.com/zkhealth/zkhealth/internal/metrics"
 	"github.com/zkhealth/zkhealth/service"
 )
 
@@ -84,7 +83,7 @@ type Service interface {
 	Prove(ctx context.Context, in service.ProveInput) (proofJSON []byte, hit bool, err error)
 	ProveAsync(ctx context.Context, in service.ProveInput) (string, error)
 	Job(ctx context.Context, id string) (zkhealth.Job, error)
-	Verify(ctx context.Context, requestID string, f *proof.File) (service.VerifyResult, bool, error)
+	Verify(ctx context.Context, requestID string, f *zkhealth.ProofFile) (service.VerifyResult, bool, error)
 	Issue(ctx context.Context, in service.IssueInput) (*credential.Credential, error)
 	RegisterIssuer(ctx context.Context, name, publicKey string) (zkhealth.Issuer, error)
 	Issuers(ctx context.Context) ([]zkhealth.Issuer, error)

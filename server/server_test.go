@@ -16,7 +16,6 @@ import (
 
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/proof"
 	"github.com/zkhealth/zkhealth/server/servertest"
 	"github.com/zkhealth/zkhealth/service"
 )
@@ -27,7 +26,7 @@ type fakeService struct {
 	circuits func() []service.Circuit
 	ready    func(ctx context.Context) error
 	request  func(ctx context.Context, id string) (zkhealth.PresentationRequest, error)
-	verify   func(ctx context.Context, id string, f *proof.File) (service.VerifyResult, bool, error)
+	verify   func(ctx context.Context, id string, f *zkhealth.ProofFile) (service.VerifyResult, bool, error)
 }
 
 func notFound() error { return zkhealth.Errorf(zkhealth.ENotFound, "No such thing.") }
@@ -59,7 +58,7 @@ func (f *fakeService) ProveAsync(context.Context, service.ProveInput) (string, e
 func (f *fakeService) Job(context.Context, string) (zkhealth.Job, error) {
 	return zkhealth.Job{}, notFound()
 }
-func (f *fakeService) Verify(ctx context.Context, id string, pf *proof.File) (service.VerifyResult, bool, error) {
+func (f *fakeService) Verify(ctx context.Context, id string, pf *zkhealth.ProofFile) (service.VerifyResult, bool, error) {
 	if f.verify != nil {
 		return f.verify(ctx, id, pf)
 	}

@@ -26,14 +26,12 @@ import (
 
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/encode"
 	"github.com/zkhealth/zkhealth/fhir"
-	"github.com/zkhealth/zkhealth/fieldhash"
-	"github.com/zkhealth/zkhealth/holder"
-	"github.com/zkhealth/zkhealth/keys"
-	"github.com/zkhealth/zkhealth/metrics"
+	"github.com/zkhealth/zkhealth/internal/encode"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/keys"
+	"github.com/zkhealth/zkhealth/internal/metrics"
 	"github.com/zkhealth/zkhealth/policy"
-	"github.com/zkhealth/zkhealth/proof"
 	"github.com/zkhealth/zkhealth/prover"
 	"github.com/zkhealth/zkhealth/schema"
 	"github.com/zkhealth/zkhealth/verifier"
@@ -271,7 +269,7 @@ func (s *Service) prove(ctx context.Context, req zkhealth.PresentationRequest, i
 	if err != nil {
 		return nil, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("credential: %w", err))
 	}
-	hk, err := holder.FromSecretHex(in.HolderSecret)
+	hk, err := credential.HolderKeyFromHex(in.HolderSecret)
 	if err != nil {
 		return nil, zkhealth.Errorf(zkhealth.EInvalid, "holder_secret: want 32 bytes of hex")
 	}
@@ -321,7 +319,7 @@ func (s *Service) ProveAsync(ctx context.Context, in ProveInput) (string, error)
 	if _, err := s.Request(ctx, in.RequestID); err != nil {
 		return "", err
 	}
-	if _, err := holder.FromSecretHex(in.HolderSecret); err != nil {
+	if _, err := credential.HolderKeyFromHex(in.HolderSecret); err != nil {
 		return "", zkhealth.Errorf(zkhealth.EInvalid, "holder_secret: want 32 bytes of hex")
 	}
 	if _, err := credential.Parse(in.Credential); err != nil {
@@ -363,7 +361,7 @@ type VerifyResult struct {
 // records its nullifier for the scope; FirstUse says whether it was new. Results are cached by a
 // hash of the request id and the proof file, and a repeated verification returns the first answer.
 // An invalid proof is a result (Valid false, Reason), not an error.
-func (s *Service) Verify(ctx context.Context, requestID string, f *proof.File) (VerifyResult, bool, error) {
+func (s *Service) Verify(ctx context.Context, requestID string, f *zkhealth.ProofFile) (VerifyResult, bool, error) {
 	req, err := s.Request(ctx, requestID)
 	if err != nil {
 		return VerifyResult{}, false, err
@@ -404,7 +402,7 @@ func (s *Service) Verify(ctx context.Context, requestID string, f *proof.File) (
 
 // verify checks the proof; claim identifies this verification in the nullifier registry, so an
 // identical verification (a retry, or a race with itself) gets the same first_use.
-func (s *Service) verify(ctx context.Context, req zkhealth.PresentationRequest, f *proof.File, claim string) (VerifyResult, error) {
+func (s *Service) verify(ctx context.Context, req zkhealth.PresentationRequest, f *zkhealth.ProofFile, claim string) (VerifyResult, error) {
 	res := VerifyResult{Nullifier: f.Public.Nullifier}
 	issuer, err := credential.ParsePublicKey(f.Public.Issuer)
 	if err != nil {

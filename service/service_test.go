@@ -14,9 +14,8 @@ import (
 	"github.com/zkhealth/zkhealth/bolt"
 	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/inmem"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
-	"github.com/zkhealth/zkhealth/keys"
-	"github.com/zkhealth/zkhealth/proof"
 	"github.com/zkhealth/zkhealth/prover"
 	"github.com/zkhealth/zkhealth/schema"
 	"github.com/zkhealth/zkhealth/service"
@@ -79,14 +78,14 @@ func newEnv(t *testing.T) *env {
 	return &env{svc: svc, clock: c, issued: is, req: req}
 }
 
-func (e *env) prove(t *testing.T) *proof.File {
+func (e *env) prove(t *testing.T) *zkhealth.ProofFile {
 	t.Helper()
 	cred, _ := json.Marshal(e.issued.Credential)
 	out, _, err := e.svc.Prove(context.Background(), service.ProveInput{RequestID: e.req.ID, Credential: cred, HolderSecret: e.issued.Holder.SecretHex()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := proof.Parse(out)
+	f, err := zkhealth.ParseProof(out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,21 +10,21 @@ import (
 	"github.com/consensys/gnark/backend/groth16"
 	"github.com/consensys/gnark/frontend"
 
-	"github.com/zkhealth/zkhealth/checked"
+	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/circuits"
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/checked"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
-	"github.com/zkhealth/zkhealth/keys"
 	"github.com/zkhealth/zkhealth/policy"
-	"github.com/zkhealth/zkhealth/proof"
 	"github.com/zkhealth/zkhealth/prover"
 	"github.com/zkhealth/zkhealth/schema"
 	"github.com/zkhealth/zkhealth/verifier"
 )
 
 type honest struct {
-	proof     *proof.File
+	proof     *zkhealth.ProofFile
 	policy    *policy.Policy
 	issued    *testfixture.Issued
 	challenge fr.Element

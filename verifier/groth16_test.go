@@ -11,11 +11,11 @@ import (
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/consensys/gnark/frontend"
 
-	"github.com/zkhealth/zkhealth/checked"
 	"github.com/zkhealth/zkhealth/circuits"
-	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/checked"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
-	"github.com/zkhealth/zkhealth/keys"
 	"github.com/zkhealth/zkhealth/prover"
 	"github.com/zkhealth/zkhealth/schema"
 )

@@ -23,13 +23,12 @@ import (
 	"github.com/consensys/gnark/frontend"
 
 	"github.com/zkhealth/zkhealth"
-	"github.com/zkhealth/zkhealth/checked"
 	"github.com/zkhealth/zkhealth/circuits"
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/fieldhash"
-	"github.com/zkhealth/zkhealth/keys"
+	"github.com/zkhealth/zkhealth/internal/checked"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/policy"
-	"github.com/zkhealth/zkhealth/proof"
 )
 
 // Reasons a proof is invalid.
@@ -48,7 +47,7 @@ const (
 
 // Request is what a verifier checks a proof against; every value is the verifier's own.
 type Request struct {
-	Proof     *proof.File
+	Proof     *zkhealth.ProofFile
 	Policy    *policy.Policy
 	AsOf      string
 	Issuer    eddsa.PublicKey

@@ -13,8 +13,7 @@ import (
 	"github.com/consensys/gnark/logger"
 
 	"github.com/zkhealth/zkhealth/credential"
-	"github.com/zkhealth/zkhealth/holder"
-	"github.com/zkhealth/zkhealth/keys"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/policy"
 	"github.com/zkhealth/zkhealth/schema"
 )
@@ -104,7 +103,7 @@ func SetupKeys(dir string, b keys.Backend, schemas ...*schema.Schema) error {
 // Issued is a credential issued to a fresh holder by a fresh issuer.
 type Issued struct {
 	Issuer     *credential.IssuerKey
-	Holder     *holder.Key
+	Holder     *credential.HolderKey
 	Credential *credential.Credential
 }
 
@@ -124,7 +123,7 @@ func NewIssued(s *schema.Schema, attrs, issuedOn, expiresOn string) (*Issued, er
 	if err != nil {
 		return nil, err
 	}
-	hk, err := holder.Generate(nil)
+	hk, err := credential.GenerateHolderKey(nil)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/consensys/gnark/backend/groth16"
 
 	"github.com/zkhealth/zkhealth/benchmarks"
-	"github.com/zkhealth/zkhealth/keys"
+	"github.com/zkhealth/zkhealth/internal/keys"
 )
 
 func useCase(circuit string) (benchmarks.UseCase, error) {

@@ -25,14 +25,14 @@ import (
 	"github.com/redis/go-redis/v9"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/app"
 	"github.com/zkhealth/zkhealth/benchmarks"
-	"github.com/zkhealth/zkhealth/fieldhash"
-	"github.com/zkhealth/zkhealth/holder"
+	"github.com/zkhealth/zkhealth/credential"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/redistest"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
-	"github.com/zkhealth/zkhealth/keys"
-	"github.com/zkhealth/zkhealth/proof"
 )
 
 // API keys of the servers the load run starts (loopback only, gone when the run ends).
@@ -300,7 +300,7 @@ func (h *harness) setUp(nCoverage, nClinical int) (*world, error) {
 		into     *[]holderWith
 	}{{"coverage", covAttrs, nCoverage, &w.coverage}, {"clinical", clinAttrs, nClinical, &w.clinical}} {
 		for range spec.n {
-			hk, err := holder.Generate(nil)
+			hk, err := credential.GenerateHolderKey(nil)
 			if err != nil {
 				return nil, err
 			}
@@ -465,7 +465,7 @@ var validTrue = []byte(`"valid":true`)
 // verifyPair is a proof and the request it answers.
 type verifyPair struct {
 	request string
-	proof   *proof.File
+	proof   *zkhealth.ProofFile
 }
 
 // proofsOf maps synchronous proof answers back to their requests by challenge.
@@ -476,7 +476,7 @@ func proofsOf(bodies [][]byte, reqs []presentation) ([]verifyPair, error) {
 	}
 	var out []verifyPair
 	for _, b := range bodies {
-		f, err := proof.Parse(b)
+		f, err := zkhealth.ParseProof(b)
 		if err != nil {
 			return nil, err
 		}

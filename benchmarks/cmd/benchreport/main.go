@@ -33,8 +33,8 @@ import (
 	"time"
 
 	"github.com/zkhealth/zkhealth/benchmarks"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
-	"github.com/zkhealth/zkhealth/keys"
 	"github.com/zkhealth/zkhealth/schema"
 )
 

@@ -1,27 +1,4 @@
-// Package redisstore implements zkhealth.Store, zkhealth.Cache and zkhealth.RateLimiter on Redis,
-// so several `zkhealth serve` and `zkhealth worker` processes share one state.
-//
-// Every key starts with the prefix given to the constructor:
-//
-//	<prefix>policy:<id>            string, StoredPolicy JSON; no expiry
-//	<prefix>request:<id>           string, request JSON; expires 24 h after the request does
-//	<prefix>nullifiers:<sha256(scope) hex>  set of nullifiers seen for the scope; no expiry
-//	<prefix>issuers                hash, public key → "<seq> <issuer JSON>", plus "#seq"
-//	<prefix>cache:<key>            string, cached bytes, with the caller's ttl
-//	<prefix>rl:<sha256(key) hex>   counter of the current rate-limit window
-//
-// Privacy: nothing private is stored in plain form. Policies, presentation requests (policy,
-// as-of date, scope, challenge), nullifiers and issuer records are public data of the protocol;
-// cache keys are keyed hashes chosen by the caller (zkhealth.Cache's contract); rate-limit keys,
-// which may be API keys, are stored only as SHA-256 digests.
-//
-// Errors: a Redis failure (down, timeout, canceled context) is an *zkhealth.Error with code
-// EUnavailable whose message names neither keys nor values; the Redis error is kept as its
-// wrapped error for logs and errors.Is.
-//
-// The constructors take a client the caller owns: Close does not close it, so one client can
-// serve a Store, a Cache, a RateLimiter and a redisqueue.Queue.
-package redisstore
+package redis
 
 import (
 	"context"
@@ -34,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/zkhealth/zkhealth"
 )
@@ -45,14 +22,14 @@ const RequestGrace = 24 * time.Hour
 
 // Store is a zkhealth.Store on Redis. It is safe for concurrent use, also from several processes.
 type Store struct {
-	client redis.UniversalClient
+	client goredis.UniversalClient
 	prefix string
 }
 
 var _ zkhealth.Store = (*Store)(nil)
 
-// New returns a Store whose keys all start with prefix (for example "zkhealth:").
-func New(client redis.UniversalClient, prefix string) *Store {
+// NewStore returns a Store whose keys all start with prefix (for example "zkhealth:").
+func NewStore(client goredis.UniversalClient, prefix string) *Store {
 	return &Store{client: client, prefix: prefix}
 }
 
@@ -108,7 +85,7 @@ func (s *Store) PutPolicy(ctx context.Context, p zkhealth.StoredPolicy) error {
 // Policy returns the policy with the id. Errors: ENotFound, EUnavailable.
 func (s *Store) Policy(ctx context.Context, id string) (zkhealth.StoredPolicy, error) {
 	b, err := s.client.Get(ctx, s.policyKey(id)).Bytes()
-	if errors.Is(err, redis.Nil) {
+	if errors.Is(err, goredis.Nil) {
 		return zkhealth.StoredPolicy{}, zkhealth.Errorf(zkhealth.ENotFound, "policy not found")
 	}
 	if err != nil {
@@ -145,7 +122,7 @@ func (s *Store) PutRequest(ctx context.Context, r zkhealth.PresentationRequest) 
 // RequestGrace after expiry), EExpired when now is after its ExpiresAt, EUnavailable.
 func (s *Store) Request(ctx context.Context, id string, now time.Time) (zkhealth.PresentationRequest, error) {
 	b, err := s.client.Get(ctx, s.requestKey(id)).Bytes()
-	if errors.Is(err, redis.Nil) {
+	if errors.Is(err, goredis.Nil) {
 		return zkhealth.PresentationRequest{}, zkhealth.Errorf(zkhealth.ENotFound, "presentation request not found")
 	}
 	if err != nil {
@@ -187,7 +164,7 @@ func (s *Store) UseNullifier(ctx context.Context, scope, nullifier, claim string
 // putIssuer registers an issuer in one step: KEYS[1] is the issuers hash, ARGV[1] the public
 // key, ARGV[2] the issuer JSON. It returns the stored "<seq> <json>", the existing one when the
 // key is registered. One key only, so it also runs on Redis Cluster.
-var putIssuer = redis.NewScript(`
+var putIssuer = goredis.NewScript(`
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if v then return v end
 local n = redis.call('HINCRBY', KEYS[1], '#seq', 1)
@@ -273,7 +250,7 @@ func (s *Store) IssuerByKey(ctx context.Context, publicKey string) (zkhealth.Iss
 		return zkhealth.Issuer{}, zkhealth.Errorf(zkhealth.ENotFound, "issuer not found")
 	}
 	v, err := s.client.HGet(ctx, s.issuersKey(), publicKey).Result()
-	if errors.Is(err, redis.Nil) {
+	if errors.Is(err, goredis.Nil) {
 		return zkhealth.Issuer{}, zkhealth.Errorf(zkhealth.ENotFound, "issuer not found")
 	}
 	if err != nil {

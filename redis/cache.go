@@ -1,11 +1,11 @@
-package redisstore
+package redis
 
 import (
 	"context"
 	"errors"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/zkhealth/zkhealth"
 )
@@ -14,14 +14,14 @@ import (
 // Redis expiry. Keys are stored as given, so callers pass keyed hashes (HMAC) or hashes of public
 // data, as zkhealth.Cache requires.
 type Cache struct {
-	client redis.UniversalClient
+	client goredis.UniversalClient
 	prefix string
 }
 
 var _ zkhealth.Cache = (*Cache)(nil)
 
 // NewCache returns a Cache whose keys all start with prefix+"cache:".
-func NewCache(client redis.UniversalClient, prefix string) *Cache {
+func NewCache(client goredis.UniversalClient, prefix string) *Cache {
 	return &Cache{client: client, prefix: prefix + "cache:"}
 }
 
@@ -30,7 +30,7 @@ func NewCache(client redis.UniversalClient, prefix string) *Cache {
 func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	b, err := c.client.Get(ctx, c.prefix+key).Bytes()
 	switch {
-	case errors.Is(err, redis.Nil):
+	case errors.Is(err, goredis.Nil):
 		return nil, false, nil
 	case err != nil:
 		return nil, false, unavailable(err)

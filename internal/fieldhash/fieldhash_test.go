@@ -18,7 +18,7 @@ import (
 	"github.com/consensys/gnark/logger"
 	"github.com/consensys/gnark/std/hash/poseidon2"
 
-	"github.com/zkhealth/zkhealth/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
 )
 
 // hashCircuit computes Poseidon2(tag, In...) with gnark's std/hash/poseidon2 exactly as the

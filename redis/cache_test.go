@@ -1,4 +1,4 @@
-package redisstore_test
+package redis_test
 
 import (
 	"context"
@@ -10,14 +10,14 @@ import (
 
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/internal/redistest"
-	"github.com/zkhealth/zkhealth/redisstore"
+	"github.com/zkhealth/zkhealth/redis"
 )
 
 func TestCache(t *testing.T) {
 	ctx := context.Background()
-	open := func(t *testing.T) *redisstore.Cache {
+	open := func(t *testing.T) *redis.Cache {
 		_, c, prefix := mustOpen(t)
-		return redisstore.NewCache(c, prefix)
+		return redis.NewCache(c, prefix)
 	}
 	t.Run("Miss", func(t *testing.T) {
 		c := open(t)
@@ -55,8 +55,8 @@ func TestCache(t *testing.T) {
 	})
 	t.Run("SetNX", func(t *testing.T) {
 		_, cl, prefix := mustOpen(t)
-		c1 := redisstore.NewCache(cl, prefix)
-		c2 := redisstore.NewCache(redistest.Client(t, redisURL), prefix)
+		c1 := redis.NewCache(cl, prefix)
+		c2 := redis.NewCache(redistest.Client(t, redisURL), prefix)
 		var stored atomic.Int32
 		var wg sync.WaitGroup
 		for g := range 20 {
@@ -95,7 +95,7 @@ func TestCache(t *testing.T) {
 	})
 	t.Run("ErrUnavailable", func(t *testing.T) {
 		// Redis stopped: Get reports an error, never a miss.
-		c := redisstore.NewCache(downClient(t), "zkhtest:down:")
+		c := redis.NewCache(downClient(t), "zkhtest:down:")
 		v, ok, err := c.Get(ctx, "hmac-of-something")
 		if err == nil {
 			t.Fatalf("Get with Redis down = %q, %v, nil; want an error, not a miss", v, ok)
@@ -119,9 +119,9 @@ func TestRateLimiter(t *testing.T) {
 		_, c, prefix := mustOpen(t)
 		const window = 1500 * time.Millisecond
 		// Two limiters on two clients share the count, as two server processes do.
-		l1 := redisstore.NewRateLimiter(c, prefix, 3, window)
-		l2 := redisstore.NewRateLimiter(redistest.Client(t, redisURL), prefix, 3, window)
-		for i, l := range []*redisstore.RateLimiter{l1, l2, l1} {
+		l1 := redis.NewRateLimiter(c, prefix, 3, window)
+		l2 := redis.NewRateLimiter(redistest.Client(t, redisURL), prefix, 3, window)
+		for i, l := range []*redis.RateLimiter{l1, l2, l1} {
 			ok, retry, err := l.Allow(ctx, "key-a")
 			if err != nil || !ok || retry != 0 {
 				t.Fatalf("request %d: ok=%v retry=%v err=%v", i+1, ok, retry, err)
@@ -146,7 +146,7 @@ func TestRateLimiter(t *testing.T) {
 	})
 	t.Run("Concurrent", func(t *testing.T) {
 		_, c, prefix := mustOpen(t)
-		l := redisstore.NewRateLimiter(c, prefix, 10, time.Minute)
+		l := redis.NewRateLimiter(c, prefix, 10, time.Minute)
 		var allowed atomic.Int32
 		var wg sync.WaitGroup
 		for range 50 {
@@ -167,7 +167,7 @@ func TestRateLimiter(t *testing.T) {
 	})
 	t.Run("KeyNotStoredPlain", func(t *testing.T) {
 		_, c, prefix := mustOpen(t)
-		l := redisstore.NewRateLimiter(c, prefix, 5, time.Minute)
+		l := redis.NewRateLimiter(c, prefix, 5, time.Minute)
 		const apiKey = "zkh_live_SECRETAPIKEY123"
 		if _, _, err := l.Allow(ctx, apiKey); err != nil {
 			t.Fatal(err)
@@ -189,7 +189,7 @@ func TestRateLimiter(t *testing.T) {
 		}
 	})
 	t.Run("ErrUnavailable", func(t *testing.T) {
-		l := redisstore.NewRateLimiter(downClient(t), "zkhtest:down:", 5, time.Minute)
+		l := redis.NewRateLimiter(downClient(t), "zkhtest:down:", 5, time.Minute)
 		_, _, err := l.Allow(ctx, "k")
 		wantCode(t, err, zkhealth.EUnavailable)
 	})

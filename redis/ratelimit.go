@@ -1,10 +1,10 @@
-package redisstore
+package redis
 
 import (
 	"context"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/zkhealth/zkhealth"
 )
@@ -16,7 +16,7 @@ import (
 // The counter key is <prefix>rl:<hex SHA-256 of key>, so an API key used as the limiter key is
 // never stored in plain form.
 type RateLimiter struct {
-	client redis.UniversalClient
+	client goredis.UniversalClient
 	prefix string
 	limit  int64
 	window time.Duration
@@ -26,12 +26,12 @@ var _ zkhealth.RateLimiter = (*RateLimiter)(nil)
 
 // NewRateLimiter returns a limiter allowing limit requests per key in each window. It panics when
 // limit < 1 or window < 1 ms (a wiring error, not a runtime condition).
-func NewRateLimiter(client redis.UniversalClient, prefix string, limit int, window time.Duration) *RateLimiter {
+func NewRateLimiter(client goredis.UniversalClient, prefix string, limit int, window time.Duration) *RateLimiter {
 	if limit < 1 {
-		panic("redisstore: rate limit must be at least 1")
+		panic("redis: rate limit must be at least 1")
 	}
 	if window < time.Millisecond {
-		panic("redisstore: rate-limit window must be at least 1ms")
+		panic("redis: rate-limit window must be at least 1ms")
 	}
 	return &RateLimiter{client: client, prefix: prefix + "rl:", limit: int64(limit), window: window}
 }
@@ -40,7 +40,7 @@ func NewRateLimiter(client redis.UniversalClient, prefix string, limit int, wind
 // in ms. It returns {count, remaining ms of the window}. A counter found without an expiry (which
 // INCR+PEXPIRE in one script cannot leave, but an operator could) gets one, so no key is limited
 // forever.
-var countRequest = redis.NewScript(`
+var countRequest = goredis.NewScript(`
 local n = redis.call('INCR', KEYS[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if n == 1 or ttl < 0 then

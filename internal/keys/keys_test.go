@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
-	"github.com/zkhealth/zkhealth/keys"
 	"github.com/zkhealth/zkhealth/schema"
 )
 

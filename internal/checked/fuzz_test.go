@@ -7,8 +7,8 @@ import (
 	"runtime/metrics"
 	"testing"
 
-	"github.com/zkhealth/zkhealth/checked"
-	"github.com/zkhealth/zkhealth/keys"
+	"github.com/zkhealth/zkhealth/internal/checked"
+	"github.com/zkhealth/zkhealth/internal/keys"
 )
 
 // maxFuzzAlloc bounds what one read of at most MaxVerifyingKeySize bytes may allocate; a length

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zkhealth/zkhealth/checked"
-	"github.com/zkhealth/zkhealth/keys"
+	"github.com/zkhealth/zkhealth/internal/checked"
+	"github.com/zkhealth/zkhealth/internal/keys"
 )
 
 // reader is one of the checked readers, with where its input comes from and the offset of a slice

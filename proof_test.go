@@ -1,4 +1,4 @@
-package proof_test
+package zkhealth_test
 
 import (
 	"bytes"
@@ -8,18 +8,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zkhealth/zkhealth/proof"
+	"github.com/zkhealth/zkhealth"
 )
 
 // example is CLI.md's PROOF.json with real-looking values.
-func example() *proof.File {
-	return &proof.File{
-		Version:       proof.Version,
+func example() *zkhealth.ProofFile {
+	return &zkhealth.ProofFile{
+		Version:       zkhealth.ProofVersion,
 		Circuit:       "clinical-v1",
 		Backend:       "groth16",
 		VKFingerprint: strings.Repeat("ab", 32),
 		Proof:         base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xc1, 0x02}, 98)),
-		Public: proof.Public{
+		Public: zkhealth.ProofPublic{
 			PolicyHash: "0x" + strings.Repeat("11", 32),
 			Issuer:     strings.Repeat("22", 32),
 			Challenge:  "0x" + strings.Repeat("33", 32),
@@ -30,7 +30,7 @@ func example() *proof.File {
 	}
 }
 
-func marshal(t *testing.T, f *proof.File) []byte {
+func marshal(t *testing.T, f *zkhealth.ProofFile) []byte {
 	t.Helper()
 	b, err := f.Marshal()
 	if err != nil {
@@ -42,18 +42,18 @@ func marshal(t *testing.T, f *proof.File) []byte {
 func TestRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		f    func(*proof.File)
+		f    func(*zkhealth.ProofFile)
 	}{
-		{"Example", func(*proof.File) {}},
-		{"PLONK", func(f *proof.File) { f.Backend = "plonk"; f.Circuit = "coverage-v1" }},
-		{"EmptyProofBytes", func(f *proof.File) { f.Proof = "" }},
-		{"UnicodeScope", func(f *proof.File) { f.Scope = "trial:Ünïcode <&> \"q\"" }},
+		{"Example", func(*zkhealth.ProofFile) {}},
+		{"PLONK", func(f *zkhealth.ProofFile) { f.Backend = "plonk"; f.Circuit = "coverage-v1" }},
+		{"EmptyProofBytes", func(f *zkhealth.ProofFile) { f.Proof = "" }},
+		{"UnicodeScope", func(f *zkhealth.ProofFile) { f.Scope = "trial:Ünïcode <&> \"q\"" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want := example()
 			tc.f(want)
 			data := marshal(t, want)
-			got, err := proof.Parse(data)
+			got, err := zkhealth.ParseProof(data)
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
@@ -106,15 +106,15 @@ func TestParseRefuses(t *testing.T) {
 		{"ProofURLBase64", replace(`"proof": "`, `"proof": "-_`)},
 		{"ProofUnpadded", replace(`"proof": "`, `"proof": "AAA`)},
 		{"ProofNumber", replace(`"proof": "`, `"proof": 5, "x": "`)},
-		{"Oversize", good + strings.Repeat(" ", proof.MaxSize)},
-		{"OversizeScope", replace(`"scope": "`, `"scope": "`+strings.Repeat("s", proof.MaxSize))},
+		{"Oversize", good + strings.Repeat(" ", zkhealth.MaxProofSize)},
+		{"OversizeScope", replace(`"scope": "`, `"scope": "`+strings.Repeat("s", zkhealth.MaxProofSize))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := proof.Parse([]byte(tc.data))
+			f, err := zkhealth.ParseProof([]byte(tc.data))
 			if err == nil {
 				t.Fatalf("accepted: %+v", f)
 			}
-			if !errors.Is(err, proof.ErrMalformed) {
+			if !errors.Is(err, zkhealth.ErrMalformedProof) {
 				t.Fatalf("error %v does not wrap ErrMalformed", err)
 			}
 		})
@@ -130,10 +130,10 @@ func TestParseAccepts(t *testing.T) {
 		{"TrailingWhitespace", good + " \n\t "},
 		{"LeadingWhitespace", "\n  " + good},
 		{"Compact", strings.Join(strings.Fields(good), "")},
-		{"AtSizeLimit", good + strings.Repeat(" ", proof.MaxSize-len(good))},
+		{"AtSizeLimit", good + strings.Repeat(" ", zkhealth.MaxProofSize-len(good))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := proof.Parse([]byte(tc.data)); err != nil {
+			if _, err := zkhealth.ParseProof([]byte(tc.data)); err != nil {
 				t.Fatalf("refused: %v", err)
 			}
 		})
@@ -143,12 +143,12 @@ func TestParseAccepts(t *testing.T) {
 func TestCheck(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		f    func(*proof.File)
+		f    func(*zkhealth.ProofFile)
 		ok   bool
 	}{
-		{"OK", func(*proof.File) {}, true},
-		{"Version", func(f *proof.File) { f.Version = 2 }, false},
-		{"Base64", func(f *proof.File) { f.Proof = "%%%" }, false},
+		{"OK", func(*zkhealth.ProofFile) {}, true},
+		{"Version", func(f *zkhealth.ProofFile) { f.Version = 2 }, false},
+		{"Base64", func(f *zkhealth.ProofFile) { f.Proof = "%%%" }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := example()
@@ -157,7 +157,7 @@ func TestCheck(t *testing.T) {
 			if (err == nil) != tc.ok {
 				t.Fatalf("Check() = %v, want ok=%v", err, tc.ok)
 			}
-			if err != nil && !errors.Is(err, proof.ErrMalformed) {
+			if err != nil && !errors.Is(err, zkhealth.ErrMalformedProof) {
 				t.Fatalf("error %v does not wrap ErrMalformed", err)
 			}
 		})
@@ -177,17 +177,17 @@ func FuzzProofFile(f *testing.F) {
 	f.Add([]byte(`{"version":1,"x":1}`))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := proof.Parse(data)
+		p, err := zkhealth.ParseProof(data)
 		if err != nil {
-			if !errors.Is(err, proof.ErrMalformed) {
+			if !errors.Is(err, zkhealth.ErrMalformedProof) {
 				t.Fatalf("error %v does not wrap ErrMalformed", err)
 			}
 			return
 		}
-		if len(data) > proof.MaxSize {
+		if len(data) > zkhealth.MaxProofSize {
 			t.Fatalf("accepted %d bytes", len(data))
 		}
-		if p.Version != proof.Version {
+		if p.Version != zkhealth.ProofVersion {
 			t.Fatalf("accepted version %d", p.Version)
 		}
 		if _, err := p.Bytes(); err != nil {
@@ -199,10 +199,10 @@ func FuzzProofFile(f *testing.F) {
 		if err != nil {
 			t.Fatalf("marshal: %v", err)
 		}
-		if len(out) > proof.MaxSize {
+		if len(out) > zkhealth.MaxProofSize {
 			return
 		}
-		q, err := proof.Parse(out)
+		q, err := zkhealth.ParseProof(out)
 		if err != nil {
 			t.Fatalf("re-parse: %v", err)
 		}

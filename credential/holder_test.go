@@ -1,4 +1,4 @@
-package holder_test
+package credential_test
 
 import (
 	"bytes"
@@ -10,29 +10,16 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
-	"github.com/zkhealth/zkhealth/fieldhash"
-	"github.com/zkhealth/zkhealth/holder"
+	"github.com/zkhealth/zkhealth/credential"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
 )
 
-// seeded returns a deterministic random source and logs its seed.
-func seeded(t testing.TB) *rand.ChaCha8 {
+func mustGenerate(t testing.TB, rnd *rand.ChaCha8) *credential.HolderKey {
 	t.Helper()
-	var seed [32]byte
-	s := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", s)
-	for i := range 8 {
-		seed[i] = byte(s >> (8 * i))
-	}
-	return rand.NewChaCha8(seed)
-}
-
-func mustGenerate(t testing.TB, rnd *rand.ChaCha8) *holder.Key {
-	t.Helper()
-	k, err := holder.Generate(rnd)
+	k, err := credential.GenerateHolderKey(rnd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,19 +36,19 @@ func TestGenerate(t *testing.T) {
 		}
 		seen[k.SecretHex()] = true
 	}
-	k, err := holder.Generate(nil) // crypto/rand
+	k, err := credential.GenerateHolderKey(nil) // crypto/rand
 	if err != nil || seen[k.SecretHex()] {
 		t.Fatalf("Generate(nil) = %v, %v", k, err)
 	}
 	// The same randomness gives the same key.
 	var seed [32]byte
-	a, _ := holder.Generate(rand.NewChaCha8(seed))
-	b, _ := holder.Generate(rand.NewChaCha8(seed))
+	a, _ := credential.GenerateHolderKey(rand.NewChaCha8(seed))
+	b, _ := credential.GenerateHolderKey(rand.NewChaCha8(seed))
 	if a.SecretHex() != b.SecretHex() {
 		t.Errorf("Generate is not a function of its randomness")
 	}
 	// A short source is an error, not a weak key.
-	if k, err := holder.Generate(bytes.NewReader(make([]byte, 31))); err == nil {
+	if k, err := credential.GenerateHolderKey(bytes.NewReader(make([]byte, 31))); err == nil {
 		t.Errorf("Generate from 31 bytes = %v", k.SecretHex())
 	}
 }
@@ -74,7 +61,7 @@ func TestKeyFileRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var f holder.File
+		var f credential.HolderKeyFile
 		if err := json.Unmarshal(data, &f); err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +71,7 @@ func TestKeyFileRoundTrip(t *testing.T) {
 		if want := fieldhash.Hex(k.Commitment()); f.Commitment != want {
 			t.Errorf("file commitment %q, want %q", f.Commitment, want)
 		}
-		got, err := holder.Parse(data)
+		got, err := credential.ParseHolderKey(data)
 		if err != nil {
 			t.Fatalf("Parse: %v", err)
 		}
@@ -126,12 +113,12 @@ func TestParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := holder.Parse([]byte(tt.data))
+			got, err := credential.ParseHolderKey([]byte(tt.data))
 			if !tt.ok {
 				if err == nil {
 					t.Fatalf("Parse accepted %s", tt.data)
 				}
-				if !errors.Is(err, holder.ErrMalformed) {
+				if !errors.Is(err, credential.ErrMalformedHolderKey) {
 					t.Errorf("error %v does not wrap ErrMalformed", err)
 				}
 				if strings.Contains(err.Error(), secret) {
@@ -167,13 +154,13 @@ func TestFromSecretHex(t *testing.T) {
 		{"0x0x" + strings.Repeat("ab", 31), false},
 	}
 	for _, tt := range tests {
-		k, err := holder.FromSecretHex(tt.in)
+		k, err := credential.HolderKeyFromHex(tt.in)
 		if (err == nil) != tt.ok {
 			t.Errorf("FromSecretHex(%q) = %v, %v; want ok = %v", tt.in, k, err, tt.ok)
 			continue
 		}
 		if err != nil {
-			if !errors.Is(err, holder.ErrMalformed) {
+			if !errors.Is(err, credential.ErrMalformedHolderKey) {
 				t.Errorf("FromSecretHex(%q): %v does not wrap ErrMalformed", tt.in, err)
 			}
 			continue
@@ -210,11 +197,11 @@ func TestCommitmentAndNullifierDefinitions(t *testing.T) {
 // nullifiers), so a holder cannot get two nullifiers for one scope by re-encoding the secret.
 func TestSecretReduction(t *testing.T) {
 	five := new(big.Int).Add(fr.Modulus(), big.NewInt(5))
-	a, err := holder.FromSecretHex(fmt.Sprintf("%064x", five))
+	a, err := credential.HolderKeyFromHex(fmt.Sprintf("%064x", five))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := holder.FromSecretHex(fmt.Sprintf("%064x", 5))
+	b, err := credential.HolderKeyFromHex(fmt.Sprintf("%064x", 5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +217,7 @@ func TestSecretReduction(t *testing.T) {
 // nullifiers to different scopes, and different holders differ within a scope.
 func TestNullifiers(t *testing.T) {
 	rnd := seeded(t)
-	holders := make([]*holder.Key, 4)
+	holders := make([]*credential.HolderKey, 4)
 	for i := range holders {
 		holders[i] = mustGenerate(t, rnd)
 	}
@@ -247,7 +234,7 @@ func TestNullifiers(t *testing.T) {
 			n := h.Nullifier(s)
 			// Same holder, same scope: same nullifier, also from a key re-read from its file.
 			data, _ := h.MarshalJSON()
-			again, err := holder.Parse(data)
+			again, err := credential.ParseHolderKey(data)
 			if err != nil {
 				t.Fatal(err)
 			}

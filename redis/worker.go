@@ -1,4 +1,4 @@
-package redisqueue
+package redis
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/zkhealth/zkhealth"
 )
@@ -38,7 +38,7 @@ type Worker struct {
 	// above). Nil means slog.Default().
 	Logger *slog.Logger
 
-	client      redis.UniversalClient
+	client      goredis.UniversalClient
 	prefix      string
 	key         []byte
 	run         zkhealth.ProofRunner
@@ -51,7 +51,7 @@ type Worker struct {
 // NewWorker returns a Worker on client for the prefix's queue (see NewQueue), opening payloads
 // with the 32-byte key and running at most concurrency jobs at once (< 1: one per CPU). A wrong
 // key size is reported by Run. The client stays the caller's to close.
-func NewWorker(client redis.UniversalClient, prefix string, key []byte, run zkhealth.ProofRunner, concurrency int) *Worker {
+func NewWorker(client goredis.UniversalClient, prefix string, key []byte, run zkhealth.ProofRunner, concurrency int) *Worker {
 	return &Worker{
 		client:      client,
 		prefix:      prefix,
@@ -79,7 +79,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.log = w.log.With("component", "proof-worker")
 	if err := w.client.Ping(ctx).Err(); err != nil {
-		return unavailable(err)
+		return queueUnavailable(err)
 	}
 	shutdown := w.ShutdownTimeout
 	if shutdown <= 0 {
@@ -98,7 +98,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		// every DelayedTaskCheckInterval (5 s by default).
 	})
 	if err := srv.Start(asynq.HandlerFunc(w.process)); err != nil {
-		return unavailable(err)
+		return queueUnavailable(err)
 	}
 
 	insp := asynq.NewInspectorFromRedisClient(w.client)
@@ -123,7 +123,7 @@ func (w *Worker) process(ctx context.Context, task *asynq.Task) error {
 	}
 	n, err := w.client.Exists(ctx, resultKey(w.prefix, id)).Result()
 	if err != nil {
-		return unavailable(err) // asynq retries the run
+		return queueUnavailable(err) // asynq retries the run
 	}
 	if n > 0 {
 		return nil // an earlier run answered; never a second answer
@@ -198,7 +198,7 @@ func (w *Worker) store(id string, view zkhealth.Job) error {
 	stored, err := w.client.SetNX(ctx, resultKey(w.prefix, id), b, ResultTTL).Result()
 	if err != nil {
 		w.log.Warn("cannot store proof job result; the job will run again", "job", id)
-		return unavailable(err)
+		return queueUnavailable(err)
 	}
 	if !stored {
 		w.log.Info("proof job already had a result; kept the first", "job", id)

@@ -1,4 +1,4 @@
-package redisqueue
+package redis
 
 import (
 	"crypto/aes"

@@ -1,35 +1,4 @@
-// Package redisqueue is the asynchronous proof queue on Redis, built on asynq: `zkhealth serve`
-// enqueues with a Queue, `zkhealth worker` processes consume with a Worker.
-//
-// # Privacy
-//
-// A zkhealth.ProofJob holds a credential and a holder secret. Enqueue seals it with AES-256-GCM
-// (random nonce, the job id as additional data) before it reaches Redis; only a Worker, holding
-// the same key, opens it, in memory. The task, and with it the sealed payload, is deleted when the
-// job ends (asynq retention 0); the job's outcome is kept in a key of our own,
-// <prefix>job:<id>, for ResultTTL. Nothing logs a payload, a credential, a secret or a runner's
-// raw error text (a prover's error can quote witness values).
-//
-// # Keys
-//
-// Results live under the caller's prefix: <prefix>job:<id>. asynq keeps its tasks under its own
-// fixed namespace, asynq:{<prefix>proofs}:… (queue QueueName(prefix)), plus the shared
-// asynq:queues, asynq:servers and asynq:workers keys; asynq:workers holds the sealed payload of a
-// running job until it ends.
-//
-// # Delivery
-//
-// A job runs at least once and yields exactly one answer: the result key is written with SET NX,
-// so when a job is run twice (its worker vanished, asynq's lease expired and another worker took
-// it) the first stored result wins, and a worker that finds a result skips the runner.
-//
-// asynq v0.26.0 leases an active task for 30 s (rdb.LeaseDuration, a constant, not
-// configurable) and extends the lease every 5 s while its worker lives. A worker's recoverer,
-// every minute (also not configurable), requeues tasks whose lease expired at least 30 s earlier.
-// So a job whose worker died is picked up again 60 s to 2 min after the death, by any running
-// Worker. Each job may be recovered that way MaxRecoveries times; after that asynq archives it
-// and a Worker's sweep records it as failed and deletes it.
-package redisqueue
+package redis
 
 import (
 	"context"
@@ -40,7 +9,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/zkhealth/zkhealth"
 )
@@ -66,7 +35,7 @@ func resultKey(prefix, id string) string { return prefix + "job:" + id }
 // Queue enqueues proof jobs for Workers and reports their state. It implements zkhealth.Queue
 // and is safe for concurrent use.
 type Queue struct {
-	client   redis.UniversalClient
+	client   goredis.UniversalClient
 	prefix   string
 	qname    string
 	aead     cipher.AEAD
@@ -81,7 +50,7 @@ var _ zkhealth.Queue = (*Queue)(nil)
 // queue QueueName(prefix)). key is the 32-byte AES key that seals payloads; the Workers need the
 // same key. maxDepth is the number of waiting jobs at which Enqueue answers EOverloaded. Errors:
 // EInvalid for a key of another size or maxDepth < 1. The client stays the caller's to close.
-func NewQueue(client redis.UniversalClient, prefix string, key []byte, maxDepth int) (*Queue, error) {
+func NewQueue(client goredis.UniversalClient, prefix string, key []byte, maxDepth int) (*Queue, error) {
 	aead, err := newAEAD(key)
 	if err != nil {
 		return nil, err
@@ -100,8 +69,8 @@ func NewQueue(client redis.UniversalClient, prefix string, key []byte, maxDepth 
 	}, nil
 }
 
-// unavailable maps a Redis or asynq failure to EUnavailable without echoing ids or payloads.
-func unavailable(err error) error {
+// queueUnavailable maps a Redis or asynq failure to EUnavailable without echoing ids or payloads.
+func queueUnavailable(err error) error {
 	return &zkhealth.Error{Code: zkhealth.EUnavailable, Message: "proof queue is unavailable", Predicate: -1, Err: err}
 }
 
@@ -121,7 +90,7 @@ func (q *Queue) Enqueue(ctx context.Context, id string, job zkhealth.ProofJob) e
 		return nil
 	}
 	if err := ctx.Err(); err != nil { // the Inspector takes no context
-		return unavailable(err)
+		return queueUnavailable(err)
 	}
 	_, err := q.insp.GetTaskInfo(q.qname, id)
 	switch {
@@ -129,7 +98,7 @@ func (q *Queue) Enqueue(ctx context.Context, id string, job zkhealth.ProofJob) e
 		return nil // queued, running or about to be retried
 	case errors.Is(err, asynq.ErrQueueNotFound), errors.Is(err, asynq.ErrTaskNotFound):
 	default:
-		return unavailable(err)
+		return queueUnavailable(err)
 	}
 	depth, err := q.Depth(ctx)
 	if err != nil {
@@ -152,7 +121,7 @@ func (q *Queue) Enqueue(ctx context.Context, id string, job zkhealth.ProofJob) e
 	)
 	clear(payload)
 	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return unavailable(err)
+		return queueUnavailable(err)
 	}
 	return nil
 }
@@ -165,7 +134,7 @@ func (q *Queue) Job(ctx context.Context, id string) (zkhealth.Job, error) {
 		return j, err
 	}
 	if err := ctx.Err(); err != nil {
-		return zkhealth.Job{}, unavailable(err)
+		return zkhealth.Job{}, queueUnavailable(err)
 	}
 	info, err := q.insp.GetTaskInfo(q.qname, id)
 	switch {
@@ -177,7 +146,7 @@ func (q *Queue) Job(ctx context.Context, id string) (zkhealth.Job, error) {
 		}
 		return zkhealth.Job{}, zkhealth.Errorf(zkhealth.ENotFound, "proof job not found")
 	case err != nil:
-		return zkhealth.Job{}, unavailable(err)
+		return zkhealth.Job{}, queueUnavailable(err)
 	}
 	switch info.State {
 	case asynq.TaskStateActive:
@@ -197,31 +166,31 @@ func (q *Queue) Job(ctx context.Context, id string) (zkhealth.Job, error) {
 // EUnavailable.
 func (q *Queue) Depth(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, unavailable(err)
+		return 0, queueUnavailable(err)
 	}
 	// GetQueueInfo does not wrap asynq.ErrQueueNotFound for a queue never used; ask first.
 	queues, err := q.insp.Queues()
 	if err != nil {
-		return 0, unavailable(err)
+		return 0, queueUnavailable(err)
 	}
 	if !slices.Contains(queues, q.qname) {
 		return 0, nil
 	}
 	info, err := q.insp.GetQueueInfo(q.qname)
 	if err != nil {
-		return 0, unavailable(err)
+		return 0, queueUnavailable(err)
 	}
 	return info.Pending, nil
 }
 
 // getResult reads a finished job's stored view.
-func getResult(ctx context.Context, client redis.UniversalClient, prefix, id string) (zkhealth.Job, bool, error) {
+func getResult(ctx context.Context, client goredis.UniversalClient, prefix, id string) (zkhealth.Job, bool, error) {
 	b, err := client.Get(ctx, resultKey(prefix, id)).Bytes()
-	if errors.Is(err, redis.Nil) {
+	if errors.Is(err, goredis.Nil) {
 		return zkhealth.Job{}, false, nil
 	}
 	if err != nil {
-		return zkhealth.Job{}, false, unavailable(err)
+		return zkhealth.Job{}, false, queueUnavailable(err)
 	}
 	var j zkhealth.Job
 	if err := json.Unmarshal(b, &j); err != nil {

@@ -35,8 +35,8 @@ import (
 	"github.com/consensys/gnark/frontend/cs/scs"
 	"github.com/consensys/gnark/test/unsafekzg"
 
-	"github.com/zkhealth/zkhealth/checked"
 	"github.com/zkhealth/zkhealth/circuits"
+	"github.com/zkhealth/zkhealth/internal/checked"
 	"github.com/zkhealth/zkhealth/schema"
 )
 

@@ -1,10 +1,81 @@
+// Package zkhealth is the domain every zkhealth surface shares: one error type with a machine
+// code (the CLI maps codes to exit codes and the service to HTTP statuses, in one place each, and
+// messages never carry attribute values or secrets), the service's ports (Store, Cache, Queue,
+// RateLimiter) that the adapters in bolt/, inmem/ and redis/ implement, and PROOF.json.
 package zkhealth
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 )
+
+// Error codes.
+const (
+	// EInvalid: malformed input (a file, a field, a flag); the message names it.
+	EInvalid = "invalid_request"
+	// ENotSatisfied: the credential does not satisfy the policy; Predicate names the first failing one.
+	ENotSatisfied = "policy_not_satisfied"
+	// ECredential: the credential cannot back a proof (bad signature, wrong holder, expired,
+	// issuer not accepted).
+	ECredential = "credential_invalid"
+	// ENotFound: an id that names nothing.
+	ENotFound = "not_found"
+	// EUnavailable: keys or a dependency are missing or down.
+	EUnavailable = "unavailable"
+	// EExpired: a presentation request past its expiry.
+	EExpired = "expired"
+	// EOverloaded: the proving queue is full; retry later.
+	EOverloaded = "overloaded"
+	// EUnauthorized: no API key, or an unknown one.
+	EUnauthorized = "unauthorized"
+	// EForbidden: the key's role may not call this endpoint.
+	EForbidden = "forbidden"
+	// ERateLimited: the key exceeded its request rate.
+	ERateLimited = "rate_limited"
+	// ETooLarge: the request body is over the limit.
+	ETooLarge = "body_too_large"
+	// EInternal: anything else; its message is not shown to clients.
+	EInternal = "internal"
+)
+
+// Error is a domain error with a machine code and a one-sentence message safe to show to the
+// party that caused it.
+type Error struct {
+	Code    string
+	Message string
+	// Predicate is the index of the failing predicate for ENotSatisfied, else -1.
+	Predicate int
+	Err       error
+}
+
+func (e *Error) Error() string { return e.Message }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Predicate: -1}
+}
+
+// Wrap returns an *Error with the code whose message is err's.
+func Wrap(code string, err error) *Error {
+	return &Error{Code: code, Message: err.Error(), Predicate: -1, Err: err}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EInternal for any other error and
+// "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
 
 // StoredPolicy is a verifier's policy as registered with the service. Its ID is derived from the
 // policy's canonical content, so the same policy always gets the same id.
@@ -34,7 +105,7 @@ type Issuer struct {
 
 // Store is the service's durable state: policies, presentation requests, the nullifier registry
 // and the issuer registry. Implementations: package bolt (embedded, on disk) and package
-// redisstore (shared by several processes).
+// redis (shared by several processes).
 //
 // Errors: ENotFound for unknown ids, EExpired for expired requests, EUnavailable when the backing
 // store cannot answer. No method stores attribute values or holder secrets.
@@ -127,7 +198,7 @@ type ProofJob struct {
 type ProofRunner func(ctx context.Context, job ProofJob) ([]byte, error)
 
 // Queue is the asynchronous proving queue. Implementations: package inmem (in-process pool) and
-// package redisqueue (asynq on Redis, consumed by `zkhealth worker` processes).
+// package redis (asynq on Redis, consumed by `zkhealth worker` processes).
 type Queue interface {
 	// Enqueue queues job under id. An id already queued, running or finished is not queued again
 	// (the call succeeds). EOverloaded when the queue holds its maximum.

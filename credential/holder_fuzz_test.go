@@ -1,4 +1,4 @@
-package holder_test
+package credential_test
 
 import (
 	"bytes"
@@ -6,14 +6,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zkhealth/zkhealth/fieldhash"
-	"github.com/zkhealth/zkhealth/holder"
+	"github.com/zkhealth/zkhealth/credential"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
 )
 
 // FuzzHolderParse checks Parse never panics, that an accepted file's commitment (when it has one)
 // is the secret's, and that an accepted key writes a file Parse reads back to the same key.
 func FuzzHolderParse(f *testing.F) {
-	k, err := holder.FromSecretHex(strings.Repeat("5a", 32))
+	k, err := credential.HolderKeyFromHex(strings.Repeat("5a", 32))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -26,11 +26,11 @@ func FuzzHolderParse(f *testing.F) {
 	f.Add([]byte(`null`))
 	f.Add([]byte(``))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		k, err := holder.Parse(data)
+		k, err := credential.ParseHolderKey(data)
 		if err != nil {
 			return
 		}
-		var file holder.File
+		var file credential.HolderKeyFile
 		// The first JSON value, as Parse reads it.
 		_ = json.NewDecoder(bytes.NewReader(data)).Decode(&file)
 		if file.Commitment != "" {
@@ -43,7 +43,7 @@ func FuzzHolderParse(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := holder.Parse(out)
+		again, err := credential.ParseHolderKey(out)
 		if err != nil {
 			t.Fatalf("Parse(MarshalJSON(k)): %v", err)
 		}

@@ -1,4 +1,4 @@
-package redisstore_test
+package redis_test
 
 import (
 	"context"
@@ -6,40 +6,33 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/internal/redistest"
-	"github.com/zkhealth/zkhealth/redisstore"
+	"github.com/zkhealth/zkhealth/redis"
 )
-
-var redisURL string
-
-func TestMain(m *testing.M) {
-	os.Exit(redistest.RunMain(m, &redisURL))
-}
 
 // mustOpen returns a Store on a fresh prefix, its client and the prefix; the prefix's keys are
 // deleted when the test ends.
-func mustOpen(t *testing.T) (*redisstore.Store, *redis.Client, string) {
+func mustOpen(t *testing.T) (*redis.Store, *goredis.Client, string) {
 	t.Helper()
 	c := redistest.Client(t, redisURL)
 	prefix := redistest.Prefix(t)
 	redistest.Cleanup(t, c, prefix)
-	return redisstore.New(c, prefix), c, prefix
+	return redis.NewStore(c, prefix), c, prefix
 }
 
 // downClient returns a client whose Redis is gone: a private redis-server that answered once and
 // was then stopped, or (without redis-server) an address nothing listens on. The client does not
 // retry, to keep the tests short.
-func downClient(t *testing.T) *redis.Client {
+func downClient(t *testing.T) *goredis.Client {
 	t.Helper()
 	if redistest.Installed() {
 		s := redistest.StartPrivate(t)
@@ -57,13 +50,6 @@ func downClient(t *testing.T) *redis.Client {
 	addr := l.Addr().String()
 	l.Close()
 	return redistest.Client(t, "redis://"+addr+"?max_retries=-1")
-}
-
-func wantCode(t *testing.T, err error, code string) {
-	t.Helper()
-	if got := zkhealth.ErrorCode(err); got != code {
-		t.Fatalf("error code = %q (err %v), want %q", got, err, code)
-	}
 }
 
 func TestPolicy(t *testing.T) {
@@ -217,7 +203,7 @@ func TestUseNullifier(t *testing.T) {
 		// race on each nullifier: exactly one sees first.
 		s1, _, prefix := mustOpen(t)
 		c2 := redistest.Client(t, redisURL)
-		s2 := redisstore.New(c2, prefix)
+		s2 := redis.NewStore(c2, prefix)
 		for round := range 20 {
 			nul := fmt.Sprintf("nul-%d", round)
 			var firsts atomic.Int32
@@ -310,7 +296,7 @@ func TestIssuers(t *testing.T) {
 	})
 	t.Run("Concurrent", func(t *testing.T) {
 		s1, _, prefix := mustOpen(t)
-		s2 := redisstore.New(redistest.Client(t, redisURL), prefix)
+		s2 := redis.NewStore(redistest.Client(t, redisURL), prefix)
 		results := make([]zkhealth.Issuer, 20)
 		var wg sync.WaitGroup
 		for g := range results {
@@ -361,7 +347,7 @@ func TestPing(t *testing.T) {
 		}
 	})
 	t.Run("ErrUnavailable", func(t *testing.T) {
-		s := redisstore.New(downClient(t), "zkhtest:down:")
+		s := redis.NewStore(downClient(t), "zkhtest:down:")
 		wantCode(t, s.Ping(ctx), zkhealth.EUnavailable)
 		_, err := s.Policy(ctx, "secret-policy-id")
 		wantCode(t, err, zkhealth.EUnavailable)

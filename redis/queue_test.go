@@ -1,4 +1,4 @@
-package redisqueue_test
+package redis_test
 
 import (
 	"bufio"
@@ -20,11 +20,11 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/internal/redistest"
-	"github.com/zkhealth/zkhealth/redisqueue"
+	"github.com/zkhealth/zkhealth/redis"
 )
 
 var redisURL string
@@ -38,6 +38,8 @@ const (
 	childStarted   = "RUNNER-STARTED"
 )
 
+// TestMain runs the tests against REDIS_URL or a private redis-server; started as the child
+// worker of TestWorkerKilledMidJob it runs that worker instead.
 func TestMain(m *testing.M) {
 	if os.Getenv(envChild) == "1" {
 		runChildWorker()
@@ -49,14 +51,14 @@ func TestMain(m *testing.M) {
 // runChildWorker is a worker process whose runner announces the job on stdout and then blocks
 // until the process is killed.
 func runChildWorker() {
-	opt, err := redis.ParseURL(os.Getenv(envChildURL))
+	opt, err := goredis.ParseURL(os.Getenv(envChildURL))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
 	key, _ := hex.DecodeString(os.Getenv(envChildKey))
-	c := redis.NewClient(opt)
-	w := redisqueue.NewWorker(c, os.Getenv(envChildPrefix), key, func(ctx context.Context, job zkhealth.ProofJob) ([]byte, error) {
+	c := goredis.NewClient(opt)
+	w := redis.NewWorker(c, os.Getenv(envChildPrefix), key, func(ctx context.Context, job zkhealth.ProofJob) ([]byte, error) {
 		fmt.Println(childStarted, job.RequestID)
 		<-ctx.Done()
 		return nil, ctx.Err()
@@ -73,11 +75,11 @@ func quietLogger() *slog.Logger {
 }
 
 type fixture struct {
-	c      *redis.Client
+	c      *goredis.Client
 	prefix string
 	qname  string
 	key    []byte
-	q      *redisqueue.Queue
+	q      *redis.Queue
 	insp   *asynq.Inspector
 }
 
@@ -87,13 +89,13 @@ func newFixture(t *testing.T, maxDepth int) *fixture {
 	t.Helper()
 	c := redistest.Client(t, redisURL)
 	prefix := redistest.Prefix(t)
-	qname := redisqueue.QueueName(prefix)
+	qname := redis.QueueName(prefix)
 	redistest.Cleanup(t, c, prefix)
 	redistest.Cleanup(t, c, "asynq:{"+qname+"}")
 	t.Cleanup(func() { c.SRem(context.Background(), "asynq:queues", qname) })
-	key := make([]byte, redisqueue.KeySize)
+	key := make([]byte, redis.KeySize)
 	rand.Read(key)
-	q, err := redisqueue.NewQueue(c, prefix, key, maxDepth)
+	q, err := redis.NewQueue(c, prefix, key, maxDepth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +106,7 @@ func newFixture(t *testing.T, maxDepth int) *fixture {
 // when Run has returned.
 func (f *fixture) startWorker(t *testing.T, run zkhealth.ProofRunner, concurrency int) (stop func()) {
 	t.Helper()
-	w := redisqueue.NewWorker(f.c, f.prefix, f.key, run, concurrency)
+	w := redis.NewWorker(f.c, f.prefix, f.key, run, concurrency)
 	w.Logger = quietLogger()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -374,32 +376,32 @@ func TestEncryptedPayload(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("Opens", func(t *testing.T) {
-		got, err := redisqueue.OpenForTest(f.key, "enc", info.Payload)
+		got, err := redis.OpenForTest(f.key, "enc", info.Payload)
 		if err != nil || got.HolderSecret != holderSecret || got.RequestID != job.RequestID {
 			t.Fatalf("payload opens to %+v, %v", got, err)
 		}
 	})
 	t.Run("BoundToID", func(t *testing.T) {
-		if _, err := redisqueue.OpenForTest(f.key, "other", info.Payload); err == nil {
+		if _, err := redis.OpenForTest(f.key, "other", info.Payload); err == nil {
 			t.Fatal("payload opened under another job id")
 		}
 	})
 	t.Run("WrongKey", func(t *testing.T) {
-		other := make([]byte, redisqueue.KeySize)
-		if _, err := redisqueue.OpenForTest(other, "enc", info.Payload); err == nil {
+		other := make([]byte, redis.KeySize)
+		if _, err := redis.OpenForTest(other, "enc", info.Payload); err == nil {
 			t.Fatal("payload opened with another key")
 		}
 	})
 	t.Run("Tampered", func(t *testing.T) {
 		p := append([]byte(nil), info.Payload...)
 		p[len(p)-1] ^= 1
-		if _, err := redisqueue.OpenForTest(f.key, "enc", p); err == nil {
+		if _, err := redis.OpenForTest(f.key, "enc", p); err == nil {
 			t.Fatal("tampered payload opened")
 		}
 	})
 	t.Run("FreshNonce", func(t *testing.T) {
-		a, _ := redisqueue.SealForTest(f.key, "x", job)
-		b, _ := redisqueue.SealForTest(f.key, "x", job)
+		a, _ := redis.SealForTest(f.key, "x", job)
+		b, _ := redis.SealForTest(f.key, "x", job)
 		if string(a) == string(b) {
 			t.Fatal("two seals of one job are equal")
 		}
@@ -535,12 +537,12 @@ func TestRunnerSkippedWhenResultExists(t *testing.T) {
 	if err := f.c.Set(ctx, f.prefix+"job:x", first, time.Hour).Err(); err != nil {
 		t.Fatal(err)
 	}
-	payload, err := redisqueue.SealForTest(f.key, "x", testJob("x"))
+	payload, err := redis.SealForTest(f.key, "x", testJob("x"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ac := asynq.NewClientFromRedisClient(f.c)
-	if _, err := ac.EnqueueContext(ctx, asynq.NewTask(redisqueue.TaskType, payload),
+	if _, err := ac.EnqueueContext(ctx, asynq.NewTask(redis.TaskType, payload),
 		asynq.Queue(f.qname), asynq.TaskID("x"), asynq.MaxRetry(3)); err != nil {
 		t.Fatal(err)
 	}
@@ -623,15 +625,15 @@ func TestGracefulShutdown(t *testing.T) {
 
 func TestInvalid(t *testing.T) {
 	c := redistest.Client(t, redisURL)
-	_, err := redisqueue.NewQueue(c, "zkhtest:inv:", make([]byte, 16), 10)
+	_, err := redis.NewQueue(c, "zkhtest:inv:", make([]byte, 16), 10)
 	wantCode(t, err, zkhealth.EInvalid)
-	_, err = redisqueue.NewQueue(c, "zkhtest:inv:", make([]byte, 32), 0)
+	_, err = redis.NewQueue(c, "zkhtest:inv:", make([]byte, 32), 0)
 	wantCode(t, err, zkhealth.EInvalid)
-	err = redisqueue.NewWorker(c, "zkhtest:inv:", make([]byte, 31), countingRunner(new(atomic.Int32)), 1).Run(context.Background())
+	err = redis.NewWorker(c, "zkhtest:inv:", make([]byte, 31), countingRunner(new(atomic.Int32)), 1).Run(context.Background())
 	wantCode(t, err, zkhealth.EInvalid)
-	err = redisqueue.NewWorker(c, "zkhtest:inv:", make([]byte, 32), nil, 1).Run(context.Background())
+	err = redis.NewWorker(c, "zkhtest:inv:", make([]byte, 32), nil, 1).Run(context.Background())
 	wantCode(t, err, zkhealth.EInvalid)
-	q, err := redisqueue.NewQueue(c, "zkhtest:inv:", make([]byte, 32), 1)
+	q, err := redis.NewQueue(c, "zkhtest:inv:", make([]byte, 32), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -654,7 +656,7 @@ func TestUnavailable(t *testing.T) {
 		l.Close()
 	}
 	c := redistest.Client(t, url+"?max_retries=-1")
-	q, err := redisqueue.NewQueue(c, "zkhtest:down:", make([]byte, 32), 10)
+	q, err := redis.NewQueue(c, "zkhtest:down:", make([]byte, 32), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -667,7 +669,7 @@ func TestUnavailable(t *testing.T) {
 	wantCode(t, err, zkhealth.EUnavailable)
 	_, err = q.Depth(ctx)
 	wantCode(t, err, zkhealth.EUnavailable)
-	err = redisqueue.NewWorker(c, "zkhtest:down:", make([]byte, 32), countingRunner(new(atomic.Int32)), 1).Run(ctx)
+	err = redis.NewWorker(c, "zkhtest:down:", make([]byte, 32), countingRunner(new(atomic.Int32)), 1).Run(ctx)
 	wantCode(t, err, zkhealth.EUnavailable)
 }
 
@@ -754,7 +756,7 @@ func TestWorkerKilledMidJob(t *testing.T) {
 
 // removeServerRecords removes the records a killed asynq server left in asynq's shared server and
 // worker sets (a server that shuts down removes its own; its keys expire by themselves).
-func removeServerRecords(t *testing.T, c *redis.Client, pid int) {
+func removeServerRecords(t *testing.T, c *goredis.Client, pid int) {
 	ctx := context.Background()
 	host, _ := os.Hostname()
 	mark := fmt.Sprintf("{%s:%d:", host, pid)
