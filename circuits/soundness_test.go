@@ -113,6 +113,11 @@ func TestPredicateSoundness(t *testing.T) {
 		{"latest at high end", cli, map[string]any{"observations": hba1c(obs{11.0, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, true},
 		{"latest just below fails", cli, map[string]any{"observations": hba1c(obs{7.49, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, false},
 		{"latest just above fails", cli, map[string]any{"observations": hba1c(obs{11.01, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, false},
+		// value bounds never widen: a bound with more decimals than the code's scale rounds inward
+		{"bound 7.494 never admits 7.49", cli, map[string]any{"observations": hba1c(obs{7.49, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.494,11.0],"within_days":180}`, false},
+		{"bound 7.494 admits 7.50", cli, map[string]any{"observations": hba1c(obs{7.5, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.494,11.0],"within_days":180}`, true},
+		{"bound 11.005 never admits 11.01", cli, map[string]any{"observations": hba1c(obs{11.01, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.005],"within_days":180}`, false},
+		{"bound 11.005 admits 11.00", cli, map[string]any{"observations": hba1c(obs{11.0, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.005],"within_days":180}`, true},
 		{"newer out-of-range defeats latest", cli, map[string]any{"observations": hba1c(obs{12.0, "2026-11-01"}, obs{8.0, "2026-10-01"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, false},
 		{"same data passes exists", cli, map[string]any{"observations": hba1c(obs{12.0, "2026-11-01"}, obs{8.0, "2026-10-01"})}, `{"list":"observations","match":"exists","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, true},
 		{"latest outside window fails", cli, map[string]any{"observations": hba1c(obs{8.0, "2026-01-01"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, false},

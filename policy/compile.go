@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -390,20 +391,9 @@ func (c *compiler) listPredicate(i int, p Predicate) error {
 		if scale == nil {
 			return invalid("value: no canonical unit is known for these codes")
 		}
-		var rng []float64
-		if err := json.Unmarshal(p.Value, &rng); err != nil || len(rng) != 2 {
-			return invalid("value: want [low, high] in %s", scale.Unit)
-		}
-		lo, err := encode.Fixed(scale.LOINC, rng[0])
+		lo, hi, err := valueRange(scale, p.Value)
 		if err != nil {
-			return invalid("value[0]: %v", err)
-		}
-		hi, err := encode.Fixed(scale.LOINC, rng[1])
-		if err != nil {
-			return invalid("value[1]: %v", err)
-		}
-		if lo > hi {
-			return invalid("value: low above high")
+			return err
 		}
 		k, err := c.valueRange(li, interval{lo, hi})
 		if err != nil {
@@ -421,6 +411,32 @@ func (c *compiler) listPredicate(i int, p Predicate) error {
 		c.set(schema.PredField(i, "within"), uint64(*p.WithinDays))
 	}
 	return nil
+}
+
+// valueRange reads a list predicate's value range [low, high], written in the canonical unit of the
+// codes, as fixed point. The bounds are read as the decimals written (no binary floating point) and
+// rounded inward: low up, high down, so a bound with more decimals than the code's scale never
+// widens the range. A range that holds no value at that precision is refused.
+func valueRange(scale *encode.Canonical, raw json.RawMessage) (lo, hi uint64, err error) {
+	var rng []json.RawMessage
+	if err := json.Unmarshal(raw, &rng); err != nil || len(rng) != 2 {
+		return 0, 0, invalid("value: want [low, high] in %s", scale.Unit)
+	}
+	for i, r := range rng {
+		if t := bytes.TrimSpace(r); len(t) == 0 || !(t[0] == '-' || t[0] >= '0' && t[0] <= '9') {
+			return 0, 0, invalid("value[%d]: want a number in %s", i, scale.Unit)
+		}
+	}
+	if lo, err = encode.FixedDecimal(scale.LOINC, string(bytes.TrimSpace(rng[0])), encode.RoundUp); err != nil {
+		return 0, 0, invalid("value[0]: %v", err)
+	}
+	if hi, err = encode.FixedDecimal(scale.LOINC, string(bytes.TrimSpace(rng[1])), encode.RoundDown); err != nil {
+		return 0, 0, invalid("value[1]: %v", err)
+	}
+	if lo > hi {
+		return 0, 0, invalid("value: the range holds no value at the precision of %s (%d decimals in %s)", scale.LOINC, scale.Scale, scale.Unit)
+	}
+	return lo, hi, nil
 }
 
 // familyInterval encodes one code family of a code system as a closed interval.

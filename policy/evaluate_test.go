@@ -535,3 +535,31 @@ func TestEvaluatePadding(t *testing.T) {
 		})
 	}
 }
+
+// TestValueBoundsNeverWiden: a bound with more decimals than the code's scale is rounded inward
+// (low up, high down) by the compiler, so the range as compiled never admits a value the range as
+// written excludes.
+func TestValueBoundsNeverWiden(t *testing.T) {
+	latest := func(rng string) string {
+		return pol("clinical", `{"list": "observations", "match": "latest", "code": ["4548-4"], "value": `+rng+`}`)
+	}
+	for _, tc := range []struct {
+		rng   string
+		value float64
+		want  bool
+	}{
+		{"[7.494, 11.0]", 7.49, false},
+		{"[7.494, 11.0]", 7.50, true},
+		{"[7.5, 11.005]", 11.01, false},
+		{"[7.5, 11.005]", 11.00, true},
+		{"[7.5, 11.0]", 7.5, true},
+		{"[7.5, 11.0]", 11.0, true},
+	} {
+		t.Run(fmt.Sprintf("%s/%v", tc.rng, tc.value), func(t *testing.T) {
+			attrs := fmt.Sprintf(`{"birth_date": "1976-01-16", "sex": "male", "observations": [{"code": "4548-4", "value": %v, "unit": "%%", "date": "2026-10-09"}]}`, tc.value)
+			if got := holds(t, latest(tc.rng), asOf, values(t, schema.Clinical(), attrs)); got != tc.want {
+				t.Fatalf("holds = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

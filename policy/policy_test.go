@@ -137,6 +137,8 @@ func TestCompilePredicateErrors(t *testing.T) {
 		{"AgeFraction", "clinical", 1, []string{`{"attribute": "age", "op": "gte", "value": 17.5}`}},
 		{"AgeBetweenOneValue", "clinical", 1, []string{`{"attribute": "age", "op": "between", "value": [18]}`}},
 		{"ListValueStrings", "clinical", 1, []string{`{"list": "observations", "match": "exists", "code": ["4548-4"], "value": ["7.5", "11"]}`}},
+		{"ListValueEmptyAtScale", "clinical", 1, []string{`{"list": "observations", "match": "exists", "code": ["4548-4"], "value": [7.491, 7.499]}`}},
+		{"ListValueHugeExponent", "clinical", 1, []string{`{"list": "observations", "match": "exists", "code": ["4548-4"], "value": [1, 1e999999999]}`}},
 		{"ListValueOneNumber", "clinical", 1, []string{`{"list": "observations", "match": "exists", "code": ["4548-4"], "value": [7.5]}`}},
 		{"ListValueNegative", "clinical", 1, []string{`{"list": "observations", "match": "exists", "code": ["4548-4"], "value": [-1, 7]}`}},
 		{"InZeroValues", "coverage", 1, []string{`{"attribute": "payer", "op": "in", "value": []}`}},

@@ -3,6 +3,8 @@ package encode
 import (
 	"fmt"
 	"math"
+	"math/big"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -184,14 +186,9 @@ func Quantity(loinc string, value float64, unit string) (uint64, error) {
 	if err := checkValue(value); err != nil {
 		return 0, fmt.Errorf("encode: LOINC %s value %v %s: %w", loinc, value, quote(unit), err)
 	}
-	ucum, known := unitAliases[strings.TrimSpace(unit)]
-	v := value
-	switch {
-	case known && ucum == e.Unit:
-	case known && e.from[ucum] != nil:
-		v = e.from[ucum](value)
-	default:
-		return 0, fmt.Errorf("encode: LOINC %s: unit %s: %w (want %s)", loinc, quote(unit), ErrUnknownUnit, e.units())
+	v, err := e.convert(loinc, value, unit)
+	if err != nil {
+		return 0, err
 	}
 	f, err := fixed(v, e.Scale)
 	if err != nil {
@@ -232,6 +229,113 @@ func Float(loinc string, fixed uint64) (float64, error) {
 	}
 	// Both operands are exact in float64, so the quotient is correctly rounded.
 	return float64(fixed) / math.Pow10(e.Scale), nil
+}
+
+// Rounding says how a value with more decimals than a code's scale becomes fixed point.
+type Rounding int
+
+const (
+	// RoundNearest rounds half away from zero: how an issuer encodes a measured value.
+	RoundNearest Rounding = iota
+	// RoundUp rounds towards +∞: how a policy's low bound is encoded, so it never admits a value
+	// below the bound as written.
+	RoundUp
+	// RoundDown rounds towards 0: how a policy's high bound is encoded, so it never admits a
+	// value above the bound as written.
+	RoundDown
+)
+
+// FixedDecimal encodes a decimal number written in the canonical unit of loinc (as a policy's
+// bound is written in JSON, e.g. "7.494" or "1.1e1") with the given rounding: RoundUp for a low
+// bound and RoundDown for a high bound never widen the range ([7.494, 11.005] becomes [7.50,
+// 11.00] at scale 2, so neither 7.49 nor 11.01 is admitted). The arithmetic is exact (no binary
+// floating point). Negative values, values that are not decimal numbers and results above
+// 2^ValueBits-1 wrap ErrRange or ErrSyntax.
+func FixedDecimal(loinc, decimal string, round Rounding) (uint64, error) {
+	e, err := lookup(loinc)
+	if err != nil {
+		return 0, err
+	}
+	f, err := fixedRat(decimal, e.Scale, round)
+	if err != nil {
+		return 0, fmt.Errorf("encode: LOINC %s value %s: %w", loinc, quote(decimal), err)
+	}
+	return f, nil
+}
+
+// QuantityBound is Quantity for a bound of a range: the value is converted to the canonical unit
+// (as Quantity does) and then rounded as round says, on the shortest decimal form of the
+// converted value. A criterion's "HbA1c ≥ 53 mmol/mol" becomes lo = ⌈6.99… %⌉ = 7.00 %.
+func QuantityBound(loinc string, value float64, unit string, round Rounding) (uint64, error) {
+	e, err := lookup(loinc)
+	if err != nil {
+		return 0, err
+	}
+	if err := checkValue(value); err != nil {
+		return 0, fmt.Errorf("encode: LOINC %s value %v %s: %w", loinc, value, quote(unit), err)
+	}
+	v, err := e.convert(loinc, value, unit)
+	if err != nil {
+		return 0, err
+	}
+	f, err := fixedRat(strconv.FormatFloat(v, 'g', -1, 64), e.Scale, round)
+	if err != nil {
+		return 0, fmt.Errorf("encode: LOINC %s value %v %s: %w", loinc, value, quote(unit), err)
+	}
+	return f, nil
+}
+
+// convert converts value in unit to the canonical unit of the entry's code.
+func (e loincEntry) convert(loinc string, value float64, unit string) (float64, error) {
+	ucum, known := unitAliases[strings.TrimSpace(unit)]
+	switch {
+	case known && ucum == e.Unit:
+		return value, nil
+	case known && e.from[ucum] != nil:
+		return e.from[ucum](value), nil
+	}
+	return 0, fmt.Errorf("encode: LOINC %s: unit %s: %w (want %s)", loinc, quote(unit), ErrUnknownUnit, e.units())
+}
+
+// decimalSyntax is a JSON number; group 1 is its exponent.
+var decimalSyntax = regexp.MustCompile(`^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE]([+-]?[0-9]+))?$`)
+
+// fixedRat returns decimal × 10^scale rounded as round says, exactly.
+func fixedRat(decimal string, scale int, round Rounding) (uint64, error) {
+	// JSON number syntax only, with a bounded exponent (big.Rat would accept fractions, and
+	// would compute 10^exponent for any exponent it is given).
+	m := decimalSyntax.FindStringSubmatch(decimal)
+	if m == nil || len(decimal) > 64 {
+		return 0, fmt.Errorf("%w: not a decimal number", ErrSyntax)
+	}
+	if m[1] != "" {
+		if exp, err := strconv.Atoi(m[1]); err != nil || exp < -40 || exp > 40 {
+			return 0, fmt.Errorf("%w: exponent out of range", ErrRange)
+		}
+	}
+	r, ok := new(big.Rat).SetString(decimal)
+	if !ok {
+		return 0, fmt.Errorf("%w: not a decimal number", ErrSyntax)
+	}
+	if r.Sign() < 0 {
+		return 0, fmt.Errorf("%w: negative", ErrRange)
+	}
+	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
+	q, rem := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
+	if rem.Sign() != 0 {
+		switch round {
+		case RoundUp:
+			q.Add(q, big.NewInt(1))
+		case RoundNearest:
+			if new(big.Int).Lsh(rem, 1).Cmp(r.Denom()) >= 0 {
+				q.Add(q, big.NewInt(1))
+			}
+		}
+	}
+	if !q.IsUint64() || q.Uint64() > maxFixed {
+		return 0, fmt.Errorf("%w: above 2^%d-1 at scale %d", ErrRange, ValueBits, scale)
+	}
+	return q.Uint64(), nil
 }
 
 // checkValue rejects NaN, infinities and negative values (-0 is allowed).

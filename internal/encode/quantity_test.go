@@ -279,3 +279,55 @@ func TestFixedFloatRoundTripSample(t *testing.T) {
 		}
 	}
 }
+
+// TestFixedDecimalNeverWidens is the records-v2 bounds rule: a low bound rounds up and a high bound
+// down, so [7.494, 11.005] % never admits 7.49 or 11.01 (both bounds used to round half away from
+// zero, widening the range).
+func TestFixedDecimalNeverWidens(t *testing.T) {
+	cases := []struct {
+		name, decimal string
+		round         Rounding
+		want          uint64
+	}{
+		{"low rounds up", "7.494", RoundUp, 750},
+		{"high rounds down", "11.005", RoundDown, 1100},
+		{"exact low kept", "7.5", RoundUp, 750},
+		{"exact high kept", "11.0", RoundDown, 1100},
+		{"exponent", "1.1e1", RoundDown, 1100},
+		{"tiny low", "0.0001", RoundUp, 1},
+		{"tiny high", "0.0001", RoundDown, 0},
+		{"nearest half up", "7.005", RoundNearest, 701},
+		{"nearest below half", "7.0049", RoundNearest, 700},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := FixedDecimal("4548-4", c.decimal, c.round)
+			if err != nil || got != c.want {
+				t.Fatalf("FixedDecimal(%s) = %d, %v; want %d", c.decimal, got, err, c.want)
+			}
+		})
+	}
+	for _, bad := range []string{"-1", "1/3", "0x10", "1e999999999", "7.", ".5", "NaN", "", "1e41"} {
+		if _, err := FixedDecimal("4548-4", bad, RoundUp); err == nil {
+			t.Errorf("FixedDecimal(%q) accepted", bad)
+		}
+	}
+}
+
+func TestQuantityBoundRoundsInward(t *testing.T) {
+	// 53 mmol/mol is 6.998… % by the IFCC master equation: a low bound becomes 7.00 %, a high 6.99 %.
+	lo, err := QuantityBound("4548-4", 53, "mmol/mol", RoundUp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hi, err := QuantityBound("4548-4", 53, "mmol/mol", RoundDown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lo != hi+1 {
+		t.Fatalf("53 mmol/mol: low bound %d, high bound %d; want consecutive fixed values around it", lo, hi)
+	}
+	if v, _ := QuantityBound("4548-4", 7.494, "%", RoundUp); v != 750 {
+		t.Fatalf("7.494 %% as a low bound = %d, want 750", v)
+	}
+}
