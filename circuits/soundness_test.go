@@ -103,6 +103,13 @@ func TestPredicateSoundness(t *testing.T) {
 		// list: none
 		{"none holds", cli, nil, `{"list":"conditions","match":"none","code":["E10","I21","I63"],"within_days":180}`, true},
 		{"none fails on recent I21", cli, map[string]any{"conditions": conditions("E11.9", "2015-03-01", "I21.9", "2026-10-01")}, `{"list":"conditions","match":"none","code":["E10","I21","I63"],"within_days":180}`, false},
+		{"resolved I21 with onset in the window defeats none", cli, map[string]any{"conditions": []map[string]any{
+			{"code": "E11.9", "onset": "2015-03-01"},
+			{"code": "I21.4", "onset": "2026-09-20", "abatement": "2026-10-05", "clinical_status": "resolved", "verification_status": "confirmed"}}},
+			`{"list":"conditions","match":"none","code":["E10","I21","I63"],"within_days":180}`, false},
+		{"unconfirmed I63 in the window defeats none", cli, map[string]any{"conditions": []map[string]any{
+			{"code": "I63.9", "onset": "2026-10-20", "verification_status": "unconfirmed"}}},
+			`{"list":"conditions","match":"none","code":["E10","I21","I63"],"within_days":180}`, false},
 		{"none ignores old I21", cli, map[string]any{"conditions": conditions("E11.9", "2015-03-01", "I21.9", "2020-01-01")}, `{"list":"conditions","match":"none","code":["E10","I21","I63"],"within_days":180}`, true},
 		{"none service AL fails", cov, nil, `{"list":"service_categories","match":"none","code":["AL"]}`, false},
 		{"none over complete list of 16", cli, map[string]any{"conditions": manyConditions(16)}, `{"list":"conditions","match":"none","code":["I21"]}`, true},

@@ -16,13 +16,24 @@ import (
 )
 
 // Entry is one entry of a list attribute, normalised: the code in its canonical spelling, the value
-// in the canonical unit of its code (lists with values only) and the date (dated lists only).
+// in the canonical unit of its code (lists with values only), the date (dated lists only), the end
+// of a period entry ("" ongoing, EndUnknown, or a date) and its statuses (lists that have them; the
+// schema's default when the input names none).
 type Entry struct {
-	Code  string
-	Value *float64
-	Unit  string
-	Date  string
+	Code         string
+	Value        *float64
+	Unit         string
+	Date         string
+	End          string
+	Status       string
+	Verification string
 }
+
+// EndUnknown is the end of a period entry known to have ended on a date the record does not give
+// (a resolved condition without an abatement date, a stopped medication without an end). A state
+// window counts it as present for `none` (it may have ended yesterday) and as not present for
+// `exists`: both directions stay sound.
+const EndUnknown = "unknown"
 
 // Attributes is a credential's content, normalised and checked against its schema. Lists with
 // dates are ordered newest first (ties keep their given order), and hold at most their capacity:
@@ -128,12 +139,17 @@ func normaliseScalar(attr schema.Attribute, v string) (string, error) {
 }
 
 type rawEntry struct {
-	Code  string   `json:"code"`
-	Value *float64 `json:"value,omitempty"`
-	Unit  string   `json:"unit,omitempty"`
-	Onset string   `json:"onset,omitempty"`
-	Date  string   `json:"date,omitempty"`
-	Start string   `json:"start,omitempty"`
+	Code               string   `json:"code"`
+	Value              *float64 `json:"value,omitempty"`
+	Unit               string   `json:"unit,omitempty"`
+	Onset              string   `json:"onset,omitempty"`
+	Date               string   `json:"date,omitempty"`
+	Start              string   `json:"start,omitempty"`
+	Abatement          *string  `json:"abatement,omitempty"`
+	End                *string  `json:"end,omitempty"`
+	ClinicalStatus     *string  `json:"clinical_status,omitempty"`
+	VerificationStatus *string  `json:"verification_status,omitempty"`
+	Status             *string  `json:"status,omitempty"`
 }
 
 func parseList(l schema.List, msg json.RawMessage) ([]Entry, error) {
@@ -170,6 +186,18 @@ func parseList(l schema.List, msg json.RawMessage) ([]Entry, error) {
 				return nil, fieldErr(field+"."+name, "not a field of %s entries", l.Name)
 			}
 		}
+		ends := map[string]*string{"abatement": e.Abatement, "end": e.End}
+		for name, v := range ends {
+			if v != nil && name != l.EndField {
+				return nil, fieldErr(field+"."+name, "not a field of %s entries", l.Name)
+			}
+		}
+		statuses := map[string]*string{"clinical_status": e.ClinicalStatus, "verification_status": e.VerificationStatus, "status": e.Status}
+		for name, v := range statuses {
+			if v != nil && !(l.Status != nil && name == l.Status.Field) && !(l.Verification != nil && name == l.Verification.Field) {
+				return nil, fieldErr(field+"."+name, "not a field of %s entries", l.Name)
+			}
+		}
 		norm, err := NormaliseCode(l.Code, e.Code)
 		if err != nil {
 			return nil, &FieldError{Field: field + ".code", Err: err}
@@ -180,6 +208,21 @@ func parseList(l schema.List, msg json.RawMessage) ([]Entry, error) {
 			return nil, &FieldError{Field: field + "." + l.DateField, Err: encodeError(err, wantDate)}
 		}
 		entry.Date = encode.DateString(d)
+		if l.HasEnd() {
+			if entry.End, err = parseEnd(field+"."+l.EndField, ends[l.EndField], d); err != nil {
+				return nil, err
+			}
+		}
+		if l.Status != nil {
+			if entry.Status, err = parseStatus(field, l.Status, statuses[l.Status.Field]); err != nil {
+				return nil, err
+			}
+		}
+		if l.Verification != nil {
+			if entry.Verification, err = parseStatus(field, l.Verification, statuses[l.Verification.Field]); err != nil {
+				return nil, err
+			}
+		}
 		switch {
 		case l.Value && e.Value == nil:
 			return nil, fieldErr(field+".value", "missing")
@@ -205,6 +248,45 @@ func parseList(l schema.List, msg json.RawMessage) ([]Entry, error) {
 	return out, nil
 }
 
+// parseEnd reads the end of a period entry: absent (ongoing), "unknown" (EndUnknown) or a date on
+// or after the entry's start.
+func parseEnd(field string, v *string, start uint64) (string, error) {
+	if v == nil {
+		return "", nil
+	}
+	if *v == EndUnknown {
+		return EndUnknown, nil
+	}
+	end, err := encode.Date(*v)
+	if err != nil {
+		return "", &FieldError{Field: field, Err: encodeError(err, wantEnd)}
+	}
+	if end < start {
+		return "", fieldErr(field, "before the entry's start")
+	}
+	return encode.DateString(end), nil
+}
+
+// parseStatus reads an entry status, the enum's default when absent. A status the issuer never
+// signs (a refuted condition, an entry entered in error) is refused: such an entry is not part of
+// the record and is left out, not signed.
+func parseStatus(entryField string, e *schema.EntryEnum, v *string) (string, error) {
+	field := entryField + "." + e.Field
+	if v == nil {
+		return e.Default, nil
+	}
+	for _, never := range e.Never {
+		if strings.EqualFold(*v, never) {
+			return "", fieldErr(field, "%s entries are never signed: leave the entry out", never)
+		}
+	}
+	i, ok := e.Index(*v)
+	if !ok {
+		return "", fieldErr(field, "want one of %s", strings.Join(e.Values, ", "))
+	}
+	return e.Values[i-1], nil
+}
+
 // encodeError turns an error of package encode, whose text quotes the offending input (a birth
 // date, a lab value, a diagnosis code), into a value-free reason: what was expected and the kind of
 // fault. errors.Is still finds ErrMalformed and the encode sentinel (encode.ErrRange, …).
@@ -228,6 +310,7 @@ func (e *reasonError) Error() string   { return e.msg }
 func (e *reasonError) Unwrap() []error { return e.kinds }
 
 const (
+	wantEnd   = "a date YYYY-MM-DD from 1900-01-01 to 2099-12-31, or \"unknown\""
 	wantDate  = "a date YYYY-MM-DD from 1900-01-01 to 2099-12-31"
 	wantValue = "a non-negative number in a unit with a known conversion to the code's canonical unit"
 )
@@ -304,6 +387,15 @@ func (a *Attributes) MarshalJSON() ([]byte, error) {
 			if l.Value {
 				m["value"], m["unit"] = *e.Value, e.Unit
 			}
+			if l.HasEnd() && e.End != "" {
+				m[l.EndField] = e.End
+			}
+			if l.Status != nil {
+				m[l.Status.Field] = e.Status
+			}
+			if l.Verification != nil {
+				m[l.Verification.Field] = e.Verification
+			}
 			entries[j] = m
 		}
 		out[l.Name] = entries
@@ -374,9 +466,46 @@ func (a *Attributes) Values(h Header) ([]*big.Int, error) {
 				}
 				set(schema.EntryField(l.Name, j, "date"), u(d))
 			}
+			if l.HasEnd() {
+				end, err := EncodeEnd(e.End)
+				if err != nil {
+					return nil, &FieldError{Field: field + "." + l.EndField, Err: err}
+				}
+				set(schema.EntryField(l.Name, j, "end"), u(end))
+			}
+			if l.Status != nil {
+				k, ok := l.Status.Index(e.Status)
+				if !ok {
+					return nil, fieldErr(field+"."+l.Status.Field, "want one of %s", strings.Join(l.Status.Values, ", "))
+				}
+				set(schema.EntryField(l.Name, j, "status"), u(uint64(k)))
+			}
+			if l.Verification != nil {
+				k, ok := l.Verification.Index(e.Verification)
+				if !ok {
+					return nil, fieldErr(field+"."+l.Verification.Field, "want one of %s", strings.Join(l.Verification.Values, ", "))
+				}
+				set(schema.EntryField(l.Name, j, "verification"), u(uint64(k)))
+			}
 		}
 	}
 	return vals, nil
+}
+
+// EncodeEnd encodes the end of a period entry: schema.OngoingEnd for "" (ongoing),
+// schema.UnknownEnd for EndUnknown, else the date.
+func EncodeEnd(end string) (uint64, error) {
+	switch end {
+	case "":
+		return schema.OngoingEnd, nil
+	case EndUnknown:
+		return schema.UnknownEnd, nil
+	}
+	d, err := encode.Date(end)
+	if err != nil {
+		return 0, encodeError(err, wantEnd)
+	}
+	return d, nil
 }
 
 // EncodeScalar encodes one scalar attribute value (or policy constant) of the attribute's type.

@@ -375,3 +375,72 @@ func TestRefusalsInIssue(t *testing.T) {
 		t.Errorf("Decode = %v, want a FieldError on conditions[0].code", err)
 	}
 }
+
+// TestFaithfulEntries reads version-2 entries (CLI.md): conditions with abatement, clinical and
+// verification status; medications with end and status. Absent fields take their documented
+// defaults (ongoing, active, confirmed), so a version-1 ATTRS.json is still read.
+func TestFaithfulEntries(t *testing.T) {
+	s := schema.Clinical()
+	a := mustParse(t, s, `{"birth_date": "1976-01-16", "sex": "male",
+		"conditions": [{"code": "E11.9", "onset": "2015-03-01"},
+		               {"code": "I21.4", "onset": "2026-09-20", "abatement": "2026-10-05", "clinical_status": "Resolved", "verification_status": "confirmed"},
+		               {"code": "E10.9", "onset": "2026-01-02", "verification_status": "differential"},
+		               {"code": "J01.90", "onset": "2012-05-30", "abatement": "unknown", "clinical_status": "resolved"}],
+		"medications": [{"code": "860975", "start": "2016-01-01"},
+		                {"code": "311041", "start": "2020-01-01", "end": "2021-06-30", "status": "completed"}]}`)
+	want := map[string][3]string{ // code → end, clinical status, verification
+		"E11.9":  {"", "active", "confirmed"},
+		"I21.4":  {"2026-10-05", "resolved", "confirmed"},
+		"E10.9":  {"", "active", "differential"},
+		"J01.90": {credential.EndUnknown, "resolved", "confirmed"},
+	}
+	for _, e := range list(a, "conditions") {
+		if got := [3]string{e.End, e.Status, e.Verification}; got != want[e.Code] {
+			t.Errorf("condition %s: %v, want %v", e.Code, got, want[e.Code])
+		}
+	}
+	meds := map[string][2]string{"860975": {"", "active"}, "311041": {"2021-06-30", "completed"}}
+	for _, e := range list(a, "medications") {
+		if got := [2]string{e.End, e.Status}; got != meds[e.Code] {
+			t.Errorf("medication %s: %v, want %v", e.Code, got, meds[e.Code])
+		}
+	}
+	// the normal form names every status, so a credential shows what was signed
+	out, err := a.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, frag := range []string{`"clinical_status":"active"`, `"verification_status":"differential"`, `"abatement":"2026-10-05"`, `"abatement":"unknown"`, `"status":"completed"`, `"end":"2021-06-30"`} {
+		if !strings.Contains(string(out), frag) {
+			t.Errorf("normal form lacks %s: %s", frag, out)
+		}
+	}
+	if strings.Contains(string(out), `"end":""`) || strings.Contains(string(out), `"abatement":""`) {
+		t.Errorf("an ongoing entry's end is written: %s", out)
+	}
+}
+
+// TestFaithfulEntryRefusals: refuted and entered-in-error entries are never signed; an end before
+// the start, an unknown status and a field of another list are refused, each naming the field.
+func TestFaithfulEntryRefusals(t *testing.T) {
+	for _, tc := range []struct{ name, entry, list, field string }{
+		{"refuted", `{"code": "E11.9", "onset": "2015-03-01", "verification_status": "refuted"}`, "conditions", "conditions[0].verification_status"},
+		{"condition entered in error", `{"code": "E11.9", "onset": "2015-03-01", "verification_status": "entered-in-error"}`, "conditions", "conditions[0].verification_status"},
+		{"medication entered in error", `{"code": "860975", "start": "2016-01-01", "status": "entered-in-error"}`, "medications", "medications[0].status"},
+		{"abatement before onset", `{"code": "I21.4", "onset": "2026-09-20", "abatement": "2026-09-19"}`, "conditions", "conditions[0].abatement"},
+		{"bad abatement", `{"code": "I21.4", "onset": "2026-09-20", "abatement": "soon"}`, "conditions", "conditions[0].abatement"},
+		{"unknown clinical status", `{"code": "I21.4", "onset": "2026-09-20", "clinical_status": "cured"}`, "conditions", "conditions[0].clinical_status"},
+		{"end on a condition", `{"code": "I21.4", "onset": "2026-09-20", "end": "2026-10-01"}`, "conditions", "conditions[0].end"},
+		{"status on an observation", `{"code": "4548-4", "value": 7.5, "unit": "%", "date": "2026-10-09", "status": "final"}`, "observations", "observations[0].status"},
+		{"abatement on a medication", `{"code": "860975", "start": "2016-01-01", "abatement": "2017-01-01"}`, "medications", "medications[0].abatement"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			attrs := `{"birth_date": "1976-01-16", "sex": "male", "` + tc.list + `": [` + tc.entry + `]}`
+			_, err := credential.ParseAttributes(schema.Clinical(), []byte(attrs))
+			var fe *credential.FieldError
+			if !errors.As(err, &fe) || fe.Field != tc.field || !errors.Is(err, credential.ErrMalformed) {
+				t.Fatalf("error %v, want a malformed-input error naming %s", err, tc.field)
+			}
+		})
+	}
+}

@@ -244,14 +244,20 @@ func TestTamper(t *testing.T) {
 		{"conditions/emptied", func(_, a map[string]any) { a["conditions"] = []any{} }, true},
 		{"conditions/absent", func(_, a map[string]any) { delete(a, "conditions") }, false},
 		{"conditions/added", func(_, a map[string]any) {
-			a["conditions"] = append([]any{map[string]any{"code": "I21.9", "onset": "2026-06-01"}}, a["conditions"].([]any)...)
+			a["conditions"] = append([]any{map[string]any{"code": "I21.9", "onset": "2026-06-01", "clinical_status": "resolved", "verification_status": "confirmed"}}, a["conditions"].([]any)...)
 		}, true},
 		{"conditions/added/out of order", func(_, a map[string]any) {
 			a["conditions"] = append(a["conditions"].([]any), map[string]any{"code": "I21.9", "onset": "2026-06-01"})
 		}, false},
 		{"conditions/added/older", func(_, a map[string]any) {
-			a["conditions"] = append(a["conditions"].([]any), map[string]any{"code": "I21.9", "onset": "2000-06-01"})
+			a["conditions"] = append(a["conditions"].([]any), map[string]any{"code": "I21.9", "onset": "2000-06-01", "clinical_status": "active", "verification_status": "confirmed"})
 		}, true},
+		{"conditions/status", func(_, a map[string]any) { entry(a, "conditions", 0)["clinical_status"] = "resolved" }, true},
+		{"conditions/verification", func(_, a map[string]any) { entry(a, "conditions", 0)["verification_status"] = "differential" }, true},
+		{"conditions/abatement/added", func(_, a map[string]any) { entry(a, "conditions", 0)["abatement"] = "2020-01-01" }, true},
+		{"conditions/status/dropped", func(_, a map[string]any) { delete(entry(a, "conditions", 0), "clinical_status") }, false},
+		{"medications/end/added", func(_, a map[string]any) { entry(a, "medications", 0)["end"] = "2020-01-01" }, true},
+		{"medications/status", func(_, a map[string]any) { entry(a, "medications", 0)["status"] = "stopped" }, true},
 		{"conditions/reordered", func(_, a map[string]any) { slices.Reverse(a["conditions"].([]any)) }, false},
 		{"observations/code", func(_, a map[string]any) { entry(a, "observations", 0)["code"] = "17856-6" }, true},
 		{"observations/value", func(_, a map[string]any) { entry(a, "observations", 0)["value"] = json.Number("7.6") }, true},

@@ -98,12 +98,17 @@ func checkLOINCSet(set []string) ([]string, error) {
 
 // rawEntry is one list entry in ATTRS.json form.
 type rawEntry struct {
-	Code  string   `json:"code"`
-	Value *float64 `json:"value,omitempty"`
-	Unit  string   `json:"unit,omitempty"`
-	Onset string   `json:"onset,omitempty"`
-	Date  string   `json:"date,omitempty"`
-	Start string   `json:"start,omitempty"`
+	Code               string   `json:"code"`
+	Value              *float64 `json:"value,omitempty"`
+	Unit               string   `json:"unit,omitempty"`
+	Onset              string   `json:"onset,omitempty"`
+	Date               string   `json:"date,omitempty"`
+	Start              string   `json:"start,omitempty"`
+	Abatement          *string  `json:"abatement,omitempty"`
+	End                *string  `json:"end,omitempty"`
+	ClinicalStatus     string   `json:"clinical_status,omitempty"`
+	VerificationStatus string   `json:"verification_status,omitempty"`
+	Status             string   `json:"status,omitempty"`
 }
 
 // ClinicalAttributes builds the attributes of a `clinical` credential from a FHIR R4 Bundle
@@ -197,22 +202,24 @@ func ClinicalAttributes(bundle []byte, opts Options) (*credential.Attributes, er
 	return a, nil
 }
 
-// conditions reads the active Conditions. incomplete reports an active Condition that could not
-// be expressed in ICD-10-CM.
+// conditions reads every Condition of the record that an issuer signs: all clinical statuses,
+// resolved ones included, with their abatement; refuted and entered-in-error ones are not part of
+// the record and are left out. incomplete reports a Condition that could not be expressed in
+// ICD-10-CM.
 func (b *bundle) conditions() (out []rawEntry, incomplete bool, err error) {
-	seen := map[[2]string]bool{}
+	seen := map[string]bool{}
 	for _, r := range b.byType["Condition"] {
 		if err := b.checkPatientRef(r.node, "subject", true); err != nil {
 			return nil, false, err
 		}
+		ver := "confirmed"
 		if vs, ok, err := r.optObject("verificationStatus"); err != nil {
 			return nil, false, err
 		} else if ok {
-			v, err := statusConcept(vs, SystemConditionVer, "unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error")
-			if err != nil {
+			if ver, err = statusConcept(vs, SystemConditionVer, "unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"); err != nil {
 				return nil, false, err
 			}
-			if v == "refuted" || v == "entered-in-error" {
+			if ver == "refuted" || ver == "entered-in-error" {
 				continue
 			}
 		}
@@ -226,9 +233,6 @@ func (b *bundle) conditions() (out []rawEntry, incomplete bool, err error) {
 		st, err := statusConcept(cs, SystemConditionClin, "active", "recurrence", "relapse", "inactive", "remission", "resolved")
 		if err != nil {
 			return nil, false, err
-		}
-		if st != "active" && st != "recurrence" && st != "relapse" {
-			continue
 		}
 		cn, err := r.object("code")
 		if err != nil {
@@ -246,14 +250,52 @@ func (b *bundle) conditions() (out []rawEntry, incomplete bool, err error) {
 		if err != nil {
 			return nil, false, err
 		}
+		abatement, err := conditionAbatement(r.node, st)
+		if err != nil {
+			return nil, false, err
+		}
 		for _, c := range codes {
-			if k := [2]string{c, onset}; !seen[k] {
-				seen[k] = true
-				out = append(out, rawEntry{Code: c, Onset: onset})
+			e := rawEntry{Code: c, Onset: onset, Abatement: abatement, ClinicalStatus: st, VerificationStatus: ver}
+			k, _ := json.Marshal(e)
+			if !seen[string(k)] {
+				seen[string(k)] = true
+				out = append(out, e)
 			}
 		}
 	}
 	return out, incomplete, nil
+}
+
+// conditionAbatement is the end of a Condition: abatementDateTime, abatementPeriod.end (else
+// .start); nil (ongoing) when absent and the condition is active, recurring or relapsing;
+// credential.EndUnknown when it abated on a date the record does not give (an abatementAge,
+// abatementRange or abatementString, or an inactive, remitted or resolved condition without any).
+func conditionAbatement(r node, clinicalStatus string) (*string, error) {
+	date := func(d string) *string { return &d }
+	if r.has("abatementDateTime") {
+		d, err := r.date("abatementDateTime")
+		return date(d), err
+	}
+	if p, ok, err := r.optObject("abatementPeriod"); err != nil {
+		return nil, err
+	} else if ok {
+		for _, side := range []string{"end", "start"} {
+			if p.has(side) {
+				d, err := p.date(side)
+				return date(d), err
+			}
+		}
+	}
+	for _, other := range []string{"abatementAge", "abatementRange", "abatementString", "abatementPeriod"} {
+		if r.has(other) {
+			return date(credential.EndUnknown), nil
+		}
+	}
+	switch clinicalStatus {
+	case "active", "recurrence", "relapse":
+		return nil, nil
+	}
+	return date(credential.EndUnknown), nil
 }
 
 // statusConcept reads a required-binding status CodeableConcept: its coding in sys, one of allowed.
@@ -564,12 +606,13 @@ func observationDate(r node) (string, error) {
 // medications reads MedicationRequests and MedicationStatements.
 func (b *bundle) medications() ([]rawEntry, error) {
 	var out []rawEntry
-	seen := map[[2]string]bool{}
-	add := func(codes []string, start string) {
+	seen := map[string]bool{}
+	add := func(codes []string, start string, end *string, status string) {
 		for _, c := range codes {
-			if k := [2]string{c, start}; !seen[k] {
-				seen[k] = true
-				out = append(out, rawEntry{Code: c, Start: start})
+			e := rawEntry{Code: c, Start: start, End: end, Status: status}
+			if k, _ := json.Marshal(e); !seen[string(k)] {
+				seen[string(k)] = true
+				out = append(out, e)
 			}
 		}
 	}
@@ -585,7 +628,8 @@ func (b *bundle) medications() ([]rawEntry, error) {
 		if err := b.checkPatientRef(r.node, "subject", true); err != nil {
 			return nil, err
 		}
-		if st == "cancelled" || st == "draft" || st == "entered-in-error" || intent == "proposal" || intent == "plan" || intent == "option" {
+		// a proposal, plan or option is not a medication order; entered-in-error is not part of the record
+		if st == "entered-in-error" || intent == "proposal" || intent == "plan" || intent == "option" {
 			continue
 		}
 		codes, err := b.medicationCodes(r)
@@ -596,7 +640,7 @@ func (b *bundle) medications() ([]rawEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		add(codes, start)
+		add(codes, start, medicationEnd(st, ""), st)
 	}
 	for _, r := range b.byType["MedicationStatement"] {
 		st, err := r.statusCode("status", "active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown", "not-taken")
@@ -606,7 +650,7 @@ func (b *bundle) medications() ([]rawEntry, error) {
 		if err := b.checkPatientRef(r.node, "subject", true); err != nil {
 			return nil, err
 		}
-		if st == "entered-in-error" || st == "intended" || st == "not-taken" {
+		if st == "entered-in-error" {
 			continue
 		}
 		codes, err := b.medicationCodes(r)
@@ -617,9 +661,32 @@ func (b *bundle) medications() ([]rawEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		add(codes, start)
+		end := ""
+		if p, ok, err := r.optObject("effectivePeriod"); err != nil {
+			return nil, err
+		} else if ok && p.has("end") {
+			if end, err = p.date("end"); err != nil {
+				return nil, err
+			}
+		}
+		add(codes, start, medicationEnd(st, end), st)
 	}
 	return out, nil
+}
+
+// medicationEnd is the end of a medication entry: the recorded end date when there is one; nil
+// (ongoing) while active or on hold; credential.EndUnknown for one that ended (completed, stopped,
+// cancelled, …) on a date the record does not give. A MedicationRequest records no end of use.
+func medicationEnd(status, end string) *string {
+	if end != "" {
+		return &end
+	}
+	switch status {
+	case "active", "on-hold":
+		return nil
+	}
+	u := credential.EndUnknown
+	return &u
 }
 
 // statementDate is a MedicationStatement's effectiveDateTime, effectivePeriod.start or dateAsserted.

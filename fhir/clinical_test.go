@@ -42,16 +42,16 @@ func TestFixturesBecomeCredentials(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, birth    string
-		conditions     []string // ICD-10-CM codes that must be listed
-		absent         []string // codes that must not be listed (resolved, unmapped…)
+		conditions     []string // ICD-10-CM codes that must be listed (resolved ones included)
+		absent         []string // codes that must not be listed
 		hba1c          string   // latest HbA1c, "" for none
 		condIncomplete bool
 	}{
-		{louis, "1976-01-16", []string{"E11.9", "E66.9", "G40.909", "E78.1", "E88.81"}, []string{"J01.90", "J20.9"}, "7.5", false},
-		{fabian, "1981-02-14", []string{"E11.9", "R73.03", "R73.9", "I46.9", "Z86.74"}, []string{"J01.90", "S13.4XXA"}, "6.07", false},
-		{lupe, "1982-04-07", []string{"R73.03", "D64.9"}, []string{"E11.9", "J02.9"}, "6.19", false},
+		{louis, "1976-01-16", []string{"E11.9", "E66.9", "G40.909", "E78.1", "E88.81", "J01.90", "J20.9"}, nil, "7.5", false},
+		{fabian, "1981-02-14", []string{"E11.9", "R73.03", "R73.9", "I46.9", "Z86.74", "J01.90", "S13.4XXA"}, nil, "6.07", false},
+		{lupe, "1982-04-07", []string{"R73.03", "D64.9", "J02.9"}, []string{"E11.9"}, "6.19", false},
 		{clemente, "1984-07-02", []string{"E66.9"}, nil, "", false},
-		{ned, "1993-12-08", []string{"E66.9"}, []string{"J01.90"}, "", false},
+		{ned, "1993-12-08", []string{"E66.9", "J01.90"}, nil, "", false},
 	} {
 		t.Run("facts/"+tc.name, func(t *testing.T) {
 			a, err := ClinicalAttributes(fixture(t, tc.name), Options{})
@@ -92,20 +92,25 @@ func TestFixturesBecomeCredentials(t *testing.T) {
 	}
 }
 
+// TestConditionStatus: every condition of the record is signed with its clinical and verification
+// status (resolved, inactive and differential ones included, so `none` sees them and `exists`
+// can tell them apart); refuted and entered-in-error ones are not part of the record.
 func TestConditionStatus(t *testing.T) {
 	for _, tc := range []struct {
 		clinical, verification string
 		listed                 bool
+		wantVerification       string
 	}{
-		{"active", "", true},
-		{"recurrence", "", true},
-		{"relapse", "confirmed", true},
-		{"active", "provisional", true},
-		{"inactive", "", false},
-		{"remission", "", false},
-		{"resolved", "confirmed", false},
-		{"active", "refuted", false},
-		{"active", "entered-in-error", false},
+		{"active", "", true, "confirmed"},
+		{"recurrence", "", true, "confirmed"},
+		{"relapse", "confirmed", true, "confirmed"},
+		{"active", "provisional", true, "provisional"},
+		{"active", "differential", true, "differential"},
+		{"inactive", "", true, "confirmed"},
+		{"remission", "", true, "confirmed"},
+		{"resolved", "confirmed", true, "confirmed"},
+		{"active", "refuted", false, ""},
+		{"active", "entered-in-error", false, ""},
 	} {
 		t.Run(tc.clinical+"/"+tc.verification, func(t *testing.T) {
 			c := cond(tc.clinical, SystemICD10CM, "E11.9", "2020-01-01")
@@ -116,8 +121,51 @@ func TestConditionStatus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := len(listOf(t, a, "conditions")) == 1; got != tc.listed {
-				t.Errorf("listed = %v, want %v", got, tc.listed)
+			list := listOf(t, a, "conditions")
+			if got := len(list) == 1; got != tc.listed {
+				t.Fatalf("listed = %v, want %v", got, tc.listed)
+			}
+			if !tc.listed {
+				return
+			}
+			e := list[0]
+			if e.Status != tc.clinical || e.Verification != tc.wantVerification {
+				t.Errorf("statuses %s/%s, want %s/%s", e.Status, e.Verification, tc.clinical, tc.wantVerification)
+			}
+			// an abated condition without an abatement date ended on a date the record does not give
+			wantEnd := ""
+			if tc.clinical == "inactive" || tc.clinical == "remission" || tc.clinical == "resolved" {
+				wantEnd = credential.EndUnknown
+			}
+			if e.End != wantEnd {
+				t.Errorf("abatement %q, want %q", e.End, wantEnd)
+			}
+		})
+	}
+}
+
+// TestConditionAbatement: abatement[x] becomes the end of the condition's period.
+func TestConditionAbatement(t *testing.T) {
+	for _, tc := range []struct {
+		name, status, abatement, want string
+	}{
+		{"dateTime", "resolved", `"abatementDateTime": "2026-10-05T10:00:00Z"`, "2026-10-05"},
+		{"period end", "resolved", `"abatementPeriod": {"start": "2026-10-01", "end": "2026-10-05"}`, "2026-10-05"},
+		{"age", "resolved", `"abatementAge": {"value": 50, "unit": "a"}`, credential.EndUnknown},
+		{"string", "remission", `"abatementString": "in the spring"`, credential.EndUnknown},
+		{"none while active", "active", ``, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cond(tc.status, SystemICD10CM, "I21.4", "2026-09-20")
+			if tc.abatement != "" {
+				c = strings.Replace(c, `"code": {`, tc.abatement+`, "code": {`, 1)
+			}
+			a, err := ClinicalAttributes(bundleOf(c), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := listOf(t, a, "conditions")[0].End; got != tc.want {
+				t.Errorf("end %q, want %q", got, tc.want)
 			}
 		})
 	}
@@ -140,7 +188,7 @@ func TestConditionCodes(t *testing.T) {
 		{"snomed mapped", []string{cond("active", SystemSNOMED, "44054006", "2020-01-31T19:28:31+00:00")}, []string{"E11.9@2020-01-31"}, false},
 		{"recordedDate in UTC", []string{recorded}, []string{"I10@2018-07-10"}, false},
 		{"unmapped snomed marks incomplete", []string{cond("active", SystemSNOMED, "44054006", "2020-01-01"), cond("active", SystemSNOMED, "999999999", "2020-01-01")}, []string{"E11.9@2020-01-01"}, true},
-		{"unmapped but resolved is fine", []string{cond("resolved", SystemSNOMED, "999999999", "2020-01-01")}, nil, false},
+		{"unmapped resolved marks incomplete too", []string{cond("resolved", SystemSNOMED, "999999999", "2020-01-01")}, nil, true},
 		{"duplicates merge", []string{cond("active", SystemSNOMED, "59621000", "2010-01-01"), cond("active", SystemICD10CM, "I10", "2010-01-01")}, []string{"I10@2010-01-01"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -357,13 +405,15 @@ func TestMedications(t *testing.T) {
 		want []string
 	}{
 		{"request", []string{rx("MedicationRequest", "active", `, "intent": "order", "authoredOn": "2016-01-01"`+cc)}, []string{"860975@2016-01-01"}},
-		{"stopped request counts", []string{rx("MedicationRequest", "stopped", `, "intent": "order", "authoredOn": "2016-01-01"`+cc)}, []string{"860975@2016-01-01"}},
+		{"stopped request counts", []string{rx("MedicationRequest", "stopped", `, "intent": "order", "authoredOn": "2016-01-01"`+cc)}, []string{"860975@2016-01-01/stopped/unknown"}},
 		{"plan is not a prescription", []string{rx("MedicationRequest", "active", `, "intent": "plan", "authoredOn": "2016-01-01"`+cc)}, nil},
-		{"cancelled request", []string{rx("MedicationRequest", "cancelled", `, "intent": "order", "authoredOn": "2016-01-01"`+cc)}, nil},
+		{"cancelled request is signed with its status", []string{rx("MedicationRequest", "cancelled", `, "intent": "order", "authoredOn": "2016-01-01"`+cc)}, []string{"860975@2016-01-01/cancelled/unknown"}},
+		{"entered in error", []string{rx("MedicationRequest", "entered-in-error", `, "intent": "order", "authoredOn": "2016-01-01"`+cc)}, nil},
+		{"statement period", []string{rx("MedicationStatement", "completed", `, "effectivePeriod": {"start": "2017-05-05", "end": "2017-06-01"}`+cc)}, []string{"860975@2017-05-05/completed/2017-06-01"}},
 		{"statement", []string{rx("MedicationStatement", "active", `, "effectivePeriod": {"start": "2017-05-05"}`+cc)}, []string{"860975@2017-05-05"}},
-		{"statement not taken", []string{rx("MedicationStatement", "not-taken", `, "dateAsserted": "2017-05-05"`+cc)}, nil},
+		{"statement not taken is signed with its status", []string{rx("MedicationStatement", "not-taken", `, "dateAsserted": "2017-05-05"`+cc)}, []string{"860975@2017-05-05/not-taken/unknown"}},
 		{"contained medication", []string{rx("MedicationRequest", "active", `, "intent": "order", "authoredOn": "2018-01-01", "contained": [`+med+`], "medicationReference": {"reference": "#m1"}`)}, []string{"197361@2018-01-01"}},
-		{"medication in the bundle", []string{med, rx("MedicationStatement", "completed", `, "effectiveDateTime": "2019-01-01", "medicationReference": {"reference": "Medication/m1"}`)}, []string{"197361@2019-01-01"}},
+		{"medication in the bundle", []string{med, rx("MedicationStatement", "completed", `, "effectiveDateTime": "2019-01-01", "medicationReference": {"reference": "Medication/m1"}`)}, []string{"197361@2019-01-01/completed/unknown"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, err := ClinicalAttributes(bundleOf(tc.res...), Options{})
@@ -372,7 +422,11 @@ func TestMedications(t *testing.T) {
 			}
 			var got []string
 			for _, e := range listOf(t, a, "medications") {
-				got = append(got, e.Code+"@"+e.Date)
+				g := e.Code + "@" + e.Date
+				if e.Status != "active" || e.End != "" {
+					g += "/" + e.Status + "/" + e.End
+				}
+				got = append(got, g)
 			}
 			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
 				t.Errorf("got %v, want %v", got, tc.want)

@@ -21,6 +21,7 @@ func TestEvaluateExamples(t *testing.T) {
 	}{
 		{"Coverage", schema.Coverage(), testfixture.CoverageAttrs, testfixture.CoveragePolicy, -1},
 		{"Clinical", schema.Clinical(), testfixture.ClinicalAttrs, testfixture.ClinicalPolicy, -1},
+		{"ClinicalV2ResolvedMI", schema.Clinical(), testfixture.ClinicalAttrsV2, testfixture.ClinicalPolicy, 4},
 		{"FirstFails", schema.Clinical(), testfixture.ClinicalAttrs, pol("clinical",
 			`{"attribute": "sex", "op": "eq", "value": "female"}`,
 			`{"list": "conditions", "match": "exists", "code": ["E10"]}`), 0},

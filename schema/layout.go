@@ -122,7 +122,8 @@ func LengthField(list string) string { return list + "/length" }
 // TruncatedField is the layout name of a list's truncation flag.
 func TruncatedField(list string) string { return list + "/truncated" }
 
-// EntryField is the layout name of part ("code", "value", "date") of entry i of a list.
+// EntryField is the layout name of part ("code", "value", "date", "end", "status",
+// "verification") of entry i of a list.
 func EntryField(list string, i int, part string) string {
 	return fmt.Sprintf("%s/%d/%s", list, i, part)
 }
@@ -161,6 +162,15 @@ func (s *Schema) credentialLayout() *Layout {
 			}
 			if l.HasDate() {
 				fields = append(fields, Field{EntryField(l.Name, i, "date"), WithinBits})
+			}
+			if l.HasEnd() {
+				fields = append(fields, Field{EntryField(l.Name, i, "end"), WithinBits})
+			}
+			if l.Status != nil {
+				fields = append(fields, Field{EntryField(l.Name, i, "status"), StatusBits})
+			}
+			if l.Verification != nil {
+				fields = append(fields, Field{EntryField(l.Name, i, "verification"), StatusBits})
 			}
 		}
 	}

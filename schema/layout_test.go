@@ -232,6 +232,15 @@ func credentialFieldCount(s *Schema) int {
 		if l.HasDate() {
 			perEntry++
 		}
+		if l.HasEnd() {
+			perEntry++
+		}
+		if l.Status != nil {
+			perEntry++
+		}
+		if l.Verification != nil {
+			perEntry++
+		}
 		n += 2 + l.Capacity*perEntry
 	}
 	return n
@@ -245,7 +254,7 @@ func TestLayoutSizes(t *testing.T) {
 		polFields, polElements   int
 	}{
 		{Coverage(), 29, 6, 258, 14},
-		{Clinical(), 108, 13, 450, 17},
+		{Clinical(), 172, 15, 450, 17},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema.ID, func(t *testing.T) {

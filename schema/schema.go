@@ -10,6 +10,7 @@ package schema
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/zkhealth/zkhealth/internal/encode"
@@ -115,16 +116,27 @@ func (c CodeSystem) Bits() int {
 	return 0
 }
 
-// List is a list attribute: up to Capacity entries, each a code with an optional value and an
-// optional date, plus its true length and a truncation flag signed by the issuer.
+// List is a list attribute: up to Capacity entries, each a code with an optional value, an optional
+// date, an optional end date (period entries) and optional statuses, plus its true length and its
+// completeness, signed by the issuer.
 type List struct {
 	Name     string
 	Capacity int
 	Code     CodeSystem
 	// Value reports whether entries carry a fixed-point value (encode.ValueBits wide).
 	Value bool
-	// DateField names the entry's date in ATTRS.json ("onset", "date", "start"); "" for none.
+	// DateField names the entry's date in ATTRS.json ("onset", "date", "start"); "" for none. It is
+	// the date of the event: the date an event window (within_days) looks at.
 	DateField string
+	// EndField names the end of a period entry ("abatement", "end"); "" when entries are events.
+	// An absent end means the entry is ongoing; an end known to have happened on an unknown date
+	// is written "unknown". A state window (present_within_days) looks at start and end.
+	EndField string
+	// Status is the entry's status (a condition's clinical status, a medication's status); nil for
+	// lists without one.
+	Status *EntryEnum
+	// Verification is a condition's verification status; nil for other lists.
+	Verification *EntryEnum
 	// Families is how many distinct code families all predicates on this list may use together.
 	Families int
 	// ValueRanges is how many distinct value ranges all predicates on this list may use together
@@ -133,8 +145,60 @@ type List struct {
 	ValueRanges int
 }
 
+// EntryEnum is an enumerated field of a list entry (a status). Value i of Values is encoded as i+1.
+type EntryEnum struct {
+	// Field is the name in ATTRS.json ("clinical_status", "verification_status", "status").
+	Field string
+	// Values are the statuses an issuer may sign, in encoding order.
+	Values []string
+	// Default is the value of an entry that does not name one.
+	Default string
+	// Counted are the values `exists` counts when a predicate names none (DESIGN.md, Policy).
+	Counted []string
+	// Never are values an issuer never signs (an entry with one is not part of the record).
+	Never []string
+}
+
+// Index returns the encoding of v (1-based) and whether v is one of the values (case-insensitive).
+func (e *EntryEnum) Index(v string) (int, bool) {
+	for i, x := range e.Values {
+		if strings.EqualFold(x, v) {
+			return i + 1, true
+		}
+	}
+	return 0, false
+}
+
+// Mask returns the bit mask (bit i-1 for encoding i) of the given values, or an error naming the
+// first unknown one.
+func (e *EntryEnum) Mask(values []string) (uint64, error) {
+	var m uint64
+	for _, v := range values {
+		i, ok := e.Index(v)
+		if !ok {
+			return 0, fmt.Errorf("unknown %s %q (want one of %s)", e.Field, v, strings.Join(e.Values, ", "))
+		}
+		m |= 1 << (i - 1)
+	}
+	return m, nil
+}
+
+// Encoded ends of a period entry beyond every date (encode.MaxDate < UnknownEnd < OngoingEnd).
+const (
+	// OngoingEnd is the end of an entry that has not ended.
+	OngoingEnd = 1<<encode.DateBits - 1
+	// UnknownEnd is the end of an entry that ended on a date the record does not give.
+	UnknownEnd = 1<<encode.DateBits - 2
+)
+
+// StatusBits is the width of an encoded entry status (at most 15 values).
+const StatusBits = 4
+
 // HasDate reports whether the list's entries carry a date.
 func (l List) HasDate() bool { return l.DateField != "" }
+
+// HasEnd reports whether the list's entries are periods (they carry an end).
+func (l List) HasEnd() bool { return l.EndField != "" }
 
 // Schema declares a credential type and the capacities of its circuit.
 type Schema struct {
@@ -217,14 +281,40 @@ func Clinical() *Schema {
 			{Name: "sex", Type: Enum, Values: []string{"female", "male", "other", "unknown"}},
 		},
 		Lists: []List{
-			{Name: "conditions", Capacity: 16, Code: ICD10CM, DateField: "onset", Families: 8},
+			{Name: "conditions", Capacity: 16, Code: ICD10CM, DateField: "onset", EndField: "abatement",
+				Status: ConditionClinicalStatus(), Verification: ConditionVerificationStatus(), Families: 8},
 			{Name: "observations", Capacity: 16, Code: LOINC, Value: true, DateField: "date", Families: 6, ValueRanges: 4},
-			{Name: "medications", Capacity: 8, Code: RxNorm, DateField: "start", Families: 4},
+			{Name: "medications", Capacity: 8, Code: RxNorm, DateField: "start", EndField: "end",
+				Status: MedicationStatus(), Families: 4},
 		},
 		Predicates: 16,
 		// sex, the only attribute a set is meaningful on, has 4 values
 		SetValues: 4,
 	}
+}
+
+// ConditionClinicalStatus is FHIR's Condition.clinicalStatus. exists counts active, recurrence and
+// relapse by default; none counts every one.
+func ConditionClinicalStatus() *EntryEnum {
+	return &EntryEnum{Field: "clinical_status",
+		Values:  []string{"active", "recurrence", "relapse", "inactive", "remission", "resolved"},
+		Default: "active", Counted: []string{"active", "recurrence", "relapse"}}
+}
+
+// ConditionVerificationStatus is FHIR's Condition.verificationStatus. Refuted and entered-in-error
+// conditions are never signed; exists counts confirmed ones by default.
+func ConditionVerificationStatus() *EntryEnum {
+	return &EntryEnum{Field: "verification_status",
+		Values:  []string{"confirmed", "unconfirmed", "provisional", "differential"},
+		Default: "confirmed", Counted: []string{"confirmed"}, Never: []string{"refuted", "entered-in-error"}}
+}
+
+// MedicationStatus is the status of a MedicationRequest or MedicationStatement. Entered-in-error
+// ones are never signed; exists counts active ones by default.
+func MedicationStatus() *EntryEnum {
+	return &EntryEnum{Field: "status",
+		Values:  []string{"active", "on-hold", "completed", "stopped", "cancelled", "draft", "intended", "not-taken", "unknown"},
+		Default: "active", Counted: []string{"active"}, Never: []string{"entered-in-error"}}
 }
 
 // shipped holds one shared instance of each shipped schema, built on first use and never modified
@@ -357,6 +447,14 @@ func (s *Schema) Validate() error {
 		}
 		if l.Value != (l.ValueRanges > 0) {
 			return fmt.Errorf("schema %s: list %s: value ranges need values and values need ranges", s.ID, l.Name)
+		}
+		for _, e := range []*EntryEnum{l.Status, l.Verification} {
+			if e != nil && (len(e.Values) == 0 || len(e.Values) >= 1<<StatusBits) {
+				return fmt.Errorf("schema %s: list %s: %s needs 1..%d values", s.ID, l.Name, e.Field, 1<<StatusBits-1)
+			}
+		}
+		if l.HasEnd() && !l.HasDate() {
+			return fmt.Errorf("schema %s: list %s: a period entry needs a start date", s.ID, l.Name)
 		}
 		if l.Code.Bits() == 0 || l.Code.Bits() > 64 {
 			return fmt.Errorf("schema %s: list %s has unsupported code system", s.ID, l.Name)

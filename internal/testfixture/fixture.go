@@ -30,6 +30,17 @@ const ClinicalAttrs = `{"birth_date": "1976-01-16", "sex": "male",
                   {"code": "39156-5", "value": 30.0, "unit": "kg/m2", "date": "2026-10-09"}],
  "medications":  [{"code": "860975", "start": "2016-01-01"}]}`
 
+// ClinicalAttrsV2 is CLI.md's version-2 clinical ATTRS.json: a resolved myocardial infarction that
+// began two months before AsOf, which CLI.md's trial policy must refuse (predicate 4, none within
+// 180 days), resolved or not.
+const ClinicalAttrsV2 = `{"birth_date": "1976-01-16", "sex": "male",
+ "conditions":   [{"code": "E11.9", "onset": "2015-03-01"}, {"code": "I10", "onset": "2012-06-10"},
+                  {"code": "I21.4", "onset": "2026-09-20", "abatement": "2026-10-05",
+                   "clinical_status": "resolved", "verification_status": "confirmed"}],
+ "observations": [{"code": "4548-4", "value": 7.5, "unit": "%", "date": "2026-10-09"},
+                  {"code": "39156-5", "value": 30.0, "unit": "kg/m2", "date": "2026-10-09"}],
+ "medications":  [{"code": "860975", "start": "2016-01-01"}]}`
+
 // ClinicalPolicy is CLI.md's trial policy.
 const ClinicalPolicy = `{"schema": "clinical", "scope": "trial:NCT04556851",
  "predicates": [
