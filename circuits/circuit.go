@@ -7,7 +7,7 @@
 //
 //  1. the issuer's EdDSA signature verifies over C = Poseidon2(credential tag, credential vector);
 //  2. the credential's holder commitment is H(holder tag, holder secret);
-//  3. issued_on ≤ as_of ≤ expires_on;
+//  3. issued_on ≤ as_of ≤ expires_on, and as_of − issued_on ≤ the policy's max credential age;
 //  4. H(policy tag, compiled policy, as_of, scope) = policy hash, and every predicate holds;
 //  5. nullifier = H(nullifier tag, holder secret, scope);
 //  6. the challenge enters a real constraint.
@@ -95,6 +95,7 @@ func (c *Circuit) Define(api frontend.API) error {
 		return err
 	}
 	assertValidOn(cmp, cred.get(schema.FieldIssuedOn), cred.get(schema.FieldExpiresOn), asOf)
+	assertFresh(cmp, cred.get(schema.FieldIssuedOn), asOf, pol.get(schema.FieldMaxAge))
 	if err := assertPolicyHash(api, s, pol.packed, c.PolicyHash); err != nil {
 		return err
 	}
@@ -145,6 +146,12 @@ func assertHolderBound(api frontend.API, holderCommitment, secret frontend.Varia
 func assertValidOn(cmp *comparator, issuedOn, expiresOn, asOf frontend.Variable) {
 	cmp.AssertGE(asOf, issuedOn, schema.WithinBits)
 	cmp.AssertGE(expiresOn, asOf, schema.WithinBits)
+}
+
+// assertFresh is rule 3's freshness half: as_of − issued_on ≤ max credential age (all
+// range-checked to schema.WithinBits, so issued_on + max_age fits WithinBits+1 bits).
+func assertFresh(cmp *comparator, issuedOn, asOf, maxAge frontend.Variable) {
+	cmp.AssertGE(cmp.api.Add(issuedOn, maxAge), asOf, schema.WithinBits+1)
 }
 
 // assertPolicyHash is rule 4's binding half: the compiled policy (with as_of and scope) hashes to

@@ -13,6 +13,7 @@ import (
 	"github.com/consensys/gnark/frontend"
 
 	"github.com/zkhealth/zkhealth/circuits"
+	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/internal/fieldhash"
 	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
@@ -64,6 +65,7 @@ type scenario struct {
 type built struct {
 	witness  *circuits.Witness
 	issued   *testfixture.Issued
+	decoded  *credential.Decoded
 	compiled *policy.Compiled
 }
 
@@ -91,7 +93,7 @@ func (sc scenario) build(t *testing.T) *built {
 	secret := is.Holder.Element()
 	var ch fr.Element
 	ch.SetUint64(42)
-	return &built{issued: is, compiled: c, witness: &circuits.Witness{
+	return &built{issued: is, decoded: d, compiled: c, witness: &circuits.Witness{
 		Public: circuits.Public{
 			PolicyHash: c.Hash,
 			Issuer:     d.Issuer,

@@ -8,15 +8,21 @@ import (
 	"github.com/zkhealth/zkhealth/schema"
 )
 
-// keyBits is the width of a latest-key: date·2^IndexBits + (MaxListCapacity − 1 − index).
+// keyBits is the width of a latest-key: date·2^IndexBits + index.
 const keyBits = schema.WithinBits + schema.IndexBits
 
 // listEntries is one list of the credential as the predicates see it: per entry, its date (0 where
-// the list has none) and which of the list's family and value-range slots it falls in.
+// the list has none), its ends (for `none` and for `exists`/`latest`, see entryWindow), its status
+// one-hot vectors, and which of the list's family and value-range slots it falls in.
 type listEntries struct {
 	decl      schema.List
 	truncated frontend.Variable
 	date      []frontend.Variable
+	// endNone is the entry's end as `none` reads it (ongoing and unknown ends lie after every
+	// date); endExists as `exists` and `latest` read it (an unknown end counts as the start).
+	endNone, endExists []frontend.Variable
+	// status[j][k] = [status_j = k+1], verification likewise (lists with the fields)
+	status, verification [][]frontend.Variable
 	// inFamily[j][k] = visible_j ∧ lo_k ≤ code_j ≤ hi_k, where visible_j = the entry is within the
 	// list's length and (dated lists) dated on or before as_of
 	inFamily [][]frontend.Variable
@@ -27,7 +33,7 @@ type listEntries struct {
 // assertPredicatesHold is rule 4's predicate half: every active predicate slot of the compiled
 // policy holds on the credential. A slot is a scalar predicate (attribute in an interval, or in a
 // set of values, possibly negated) or a list predicate (exists / none / latest entry whose code is
-// in the slot's families, value in [lo, hi] and date within the window).
+// in the slot's families, value in [lo, hi], in the window, and for exists with a counted status).
 func assertPredicatesHold(api frontend.API, cmp *comparator, s *schema.Schema, cred, pol *vector) {
 	asOf := pol.get(schema.FieldAsOf)
 	lists := make([]*listEntries, len(s.Lists))
@@ -47,16 +53,17 @@ func assertPredicatesHold(api frontend.API, cmp *comparator, s *schema.Schema, c
 		on, isList := field("on"), field("list")
 		isScalar := api.Mul(on, api.Sub(1, isList))
 		scalarOK := scalarHolds(api, cmp, i, pol, scalars, pool, isScalar)
-		listOK := listHolds(api, cmp, i, pol, lists, asOf)
+		listOK := listHolds(api, cmp, i, pol, lists)
 		holds := api.Select(isList, listOK, scalarOK)
 		// on ⇒ holds
 		api.AssertIsEqual(api.Mul(on, api.Sub(1, holds)), 0)
 	}
 }
 
-// readList reads list l of the credential: the length prefix, visibility, and the bits of each
-// entry against each family slot and each value-range slot of the policy's pools for l. Checking
-// entries against the pools once here, rather than per predicate, is what keeps the circuit small.
+// readList reads list l of the credential: the length prefix, visibility, ends, statuses, and the
+// bits of each entry against each family slot and each value-range slot of the policy's pools for
+// l. Checking entries against the pools once here, rather than per predicate, is what keeps the
+// circuit small.
 func readList(api frontend.API, cmp *comparator, l schema.List, cred, pol *vector, asOf frontend.Variable) *listEntries {
 	e := &listEntries{decl: l, truncated: cred.get(schema.TruncatedField(l.Name))}
 	inLength := prefixMask(api, cred.get(schema.LengthField(l.Name)), l.Capacity)
@@ -71,6 +78,15 @@ func readList(api frontend.API, cmp *comparator, l schema.List, cred, pol *vecto
 			date = cred.get(schema.EntryField(l.Name, j, "date"))
 			visible = api.Mul(visible, cmp.IsGE(asOf, date, schema.WithinBits))
 		}
+		endNone, endExists := date, date
+		if l.HasEnd() {
+			endNone = cred.get(schema.EntryField(l.Name, j, "end"))
+			endExists = api.Select(api.IsZero(api.Sub(endNone, schema.UnknownEnd)), date, endNone)
+		}
+		e.endNone = append(e.endNone, endNone)
+		e.endExists = append(e.endExists, endExists)
+		e.status = append(e.status, oneHot(api, l.Status, cred, schema.EntryField(l.Name, j, "status")))
+		e.verification = append(e.verification, oneHot(api, l.Verification, cred, schema.EntryField(l.Name, j, "verification")))
 		fam := make([]frontend.Variable, l.Families)
 		for k := range l.Families {
 			lo := pol.get(schema.FamilyField(l.Name, k, "lo"))
@@ -88,6 +104,19 @@ func readList(api frontend.API, cmp *comparator, l schema.List, cred, pol *vecto
 		e.inFamily = append(e.inFamily, fam)
 	}
 	return e
+}
+
+// oneHot returns [v = k+1] for each value k of the enum field (nil when the list has no such field).
+func oneHot(api frontend.API, enum *schema.EntryEnum, cred *vector, name string) []frontend.Variable {
+	if enum == nil {
+		return nil
+	}
+	v := cred.get(name)
+	out := make([]frontend.Variable, len(enum.Values))
+	for k := range out {
+		out[k] = api.IsZero(api.Sub(v, k+1))
+	}
+	return out
 }
 
 // prefixMask returns n booleans, the first length of them 1 and the rest 0. Constraints: each is
@@ -169,32 +198,27 @@ func sum(api frontend.API, xs []frontend.Variable) frontend.Variable {
 // listHolds evaluates predicate slot i as a list predicate over its target list.
 //
 // For each entry j: matches_j = the entry is visible and its code lies in one of the slot's
-// families; satisfies_j = matches_j ∧ value_j in the slot's value range (if it names one) ∧
-// date_j + within ≥ as_of.
+// families; inWindow_j = date_j ≥ start (event window; no window is start 0) or end_j ≥ start
+// (state window, with the end as the match kind reads it); counted_j = its statuses are in the
+// slot's masks; satisfies_j = matches_j ∧ value_j in the slot's value range (if it names one) ∧
+// inWindow_j ∧ (for exists) counted_j.
 // exists = ∃j satisfies_j. none = ¬∃j satisfies_j ∧ ¬truncated (absence is provable only on a
-// complete list). latest = satisfies_k for the matching entry k with the greatest latest-key,
-// where k is a one-hot witness and every matching j must have key_j ≤ key_k.
-func listHolds(api frontend.API, cmp *comparator, i int, pol *vector, lists []*listEntries, asOf frontend.Variable) frontend.Variable {
+// complete list). latest = satisfies_k for the matching entry k with the greatest latest-key
+// (date, then index: the entry the issuer lists last), where k is a one-hot witness and every
+// matching j must have key_j ≤ key_k.
+func listHolds(api frontend.API, cmp *comparator, i int, pol *vector, lists []*listEntries) frontend.Variable {
 	field := func(part string) frontend.Variable { return pol.get(schema.PredField(i, part)) }
 	isList := api.Mul(field("on"), field("list"))
 	sel := selectors(api, field("target"), len(lists))
 	api.AssertIsEqual(api.Mul(isList, api.Sub(1, sum(api, sel))), 0) // an active slot names a list
 
-	capacity, hasDates := 0, false
-	for _, l := range lists {
-		capacity = max(capacity, l.decl.Capacity)
-		hasDates = hasDates || l.decl.HasDate()
-	}
-	// weight[l][k] = [target = l] ∧ family bit k of the slot
-	weight := make([][]frontend.Variable, len(lists))
-	for li, l := range lists {
-		weight[li] = make([]frontend.Variable, l.decl.Families)
-		for k := range l.decl.Families {
-			weight[li][k] = api.Mul(sel[li], field(fmt.Sprintf("family/%d", k)))
-		}
-	}
-	// rangeWeight[l][v] = [target = l] ∧ range bit v of the slot; at most one range bit is set
-	rangeWeight := make([][]frontend.Variable, len(lists))
+	match := field("match")
+	isExists := api.IsZero(match)
+	isNone := api.IsZero(api.Sub(match, schema.MatchNone))
+	isLatest := api.IsZero(api.Sub(match, schema.MatchLatest))
+	start, isState := field("win_start"), field("win_state")
+
+	// at most one range bit is set
 	var nbRanges frontend.Variable = 0
 	maxRanges := 0
 	for _, l := range lists {
@@ -204,48 +228,33 @@ func listHolds(api frontend.API, cmp *comparator, i int, pol *vector, lists []*l
 		nbRanges = api.Add(nbRanges, field(fmt.Sprintf("range/%d", v)))
 	}
 	api.AssertIsEqual(api.Mul(nbRanges, api.Sub(nbRanges, 1)), 0)
-	var anyRange frontend.Variable = 0
-	for li, l := range lists {
-		rangeWeight[li] = make([]frontend.Variable, l.decl.ValueRanges)
-		for v := range l.decl.ValueRanges {
-			rangeWeight[li][v] = api.Mul(sel[li], field(fmt.Sprintf("range/%d", v)))
-			anyRange = api.Add(anyRange, rangeWeight[li][v])
-		}
-	}
-	within := field("within")
-	truncated := dot(api, sel, truncatedOf(lists))
 
+	capacity, hasDates := 0, false
+	for _, l := range lists {
+		capacity = max(capacity, l.decl.Capacity)
+		hasDates = hasDates || l.decl.HasDate()
+	}
+	truncated := dot(api, sel, truncatedOf(lists))
 	matches := make([]frontend.Variable, capacity)
 	satisfies := make([]frontend.Variable, capacity)
 	keys := make([]frontend.Variable, capacity)
 	var nbSatisfying frontend.Variable = 0
 	for j := range capacity {
-		// valueOK = 1 when the slot names no range, else the entry's bit for that range
-		var hits, date, valueOK frontend.Variable = 0, 0, api.Sub(1, anyRange)
+		var m, sat, date frontend.Variable = 0, 0, 0
 		for li, l := range lists {
 			if j >= l.decl.Capacity {
 				continue
 			}
-			for k := range l.decl.Families {
-				hits = api.Add(hits, api.Mul(weight[li][k], l.inFamily[j][k]))
-			}
-			for v := range l.decl.ValueRanges {
-				valueOK = api.Add(valueOK, api.Mul(rangeWeight[li][v], l.inRange[j][v]))
-			}
+			lm, lsat := entryHolds(api, cmp, i, field, l, j, start, isState, isNone, isExists, hasDates)
+			m = api.Add(m, api.Mul(sel[li], lm))
+			sat = api.Add(sat, api.Mul(sel[li], lsat))
 			if l.decl.HasDate() {
 				date = api.Add(date, api.Mul(sel[li], l.date[j]))
 			}
 		}
-		matches[j] = api.Sub(1, api.IsZero(hits))
-		// A schema whose lists carry no dates has no window to check: the compiler refuses one,
-		// and the circuit spends nothing on it.
-		var dateOK frontend.Variable = 1
-		if hasDates {
-			dateOK = cmp.IsGE(api.Add(date, within), asOf, schema.WithinBits+1)
-		}
-		satisfies[j] = api.Mul(matches[j], api.Mul(valueOK, dateOK))
-		nbSatisfying = api.Add(nbSatisfying, satisfies[j])
-		keys[j] = api.Add(api.Mul(date, 1<<schema.IndexBits), schema.MaxListCapacity-1-j)
+		matches[j], satisfies[j] = m, sat
+		nbSatisfying = api.Add(nbSatisfying, sat)
+		keys[j] = api.Add(api.Mul(date, 1<<schema.IndexBits), j)
 	}
 	noneSatisfies := api.IsZero(nbSatisfying)
 	exists := api.Sub(1, noneSatisfies)
@@ -254,12 +263,48 @@ func listHolds(api frontend.API, cmp *comparator, i int, pol *vector, lists []*l
 	if hasDates {
 		latest = latestSatisfies(api, cmp, matches, satisfies, keys)
 	}
-
-	match := field("match")
-	isExists := api.IsZero(match)
-	isNone := api.IsZero(api.Sub(match, schema.MatchNone))
-	isLatest := api.IsZero(api.Sub(match, schema.MatchLatest))
 	return api.Add(api.Mul(isExists, exists), api.Mul(isNone, none), api.Mul(isLatest, latest))
+}
+
+// entryHolds evaluates entry j of list l against predicate slot i: whether it matches the slot's
+// families and whether it satisfies the slot (value range, window, and for exists the statuses).
+func entryHolds(api frontend.API, cmp *comparator, i int, field func(string) frontend.Variable, l *listEntries, j int,
+	start, isState, isNone, isExists frontend.Variable, hasDates bool) (matches, satisfies frontend.Variable) {
+	var hits frontend.Variable = 0
+	for k := range l.decl.Families {
+		hits = api.Add(hits, api.Mul(field(fmt.Sprintf("family/%d", k)), l.inFamily[j][k]))
+	}
+	matches = api.Sub(1, api.IsZero(hits))
+	// valueOK = 1 when the slot names no range, else the entry's bit for that range
+	var valueOK frontend.Variable = 1
+	for v := range l.decl.ValueRanges {
+		bit := field(fmt.Sprintf("range/%d", v))
+		valueOK = api.Add(valueOK, api.Mul(bit, api.Sub(l.inRange[j][v], 1)))
+	}
+	var windowOK frontend.Variable = 1
+	if hasDates && l.decl.HasDate() {
+		end := api.Select(isNone, l.endNone[j], l.endExists[j])
+		seen := api.Select(isState, end, l.date[j])
+		windowOK = cmp.IsGE(seen, start, schema.WithinBits)
+	}
+	counted := api.Mul(statusCounted(api, field, "status", l.status[j]), statusCounted(api, field, "verification", l.verification[j]))
+	// none and latest count every status
+	counted = api.Select(isExists, counted, 1)
+	satisfies = api.Mul(matches, api.Mul(valueOK, api.Mul(windowOK, counted)))
+	return matches, satisfies
+}
+
+// statusCounted returns Σ_k mask_k · oneHot_k: whether the entry's status is among those the slot
+// counts (1 for lists without the field).
+func statusCounted(api frontend.API, field func(string) frontend.Variable, name string, oneHot []frontend.Variable) frontend.Variable {
+	if oneHot == nil {
+		return 1
+	}
+	var acc frontend.Variable = 0
+	for k, b := range oneHot {
+		acc = api.Add(acc, api.Mul(field(fmt.Sprintf("%s/%d", name, k)), b))
+	}
+	return acc
 }
 
 func truncatedOf(lists []*listEntries) []frontend.Variable {

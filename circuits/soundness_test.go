@@ -128,12 +128,51 @@ func TestPredicateSoundness(t *testing.T) {
 		{"newer out-of-range defeats latest", cli, map[string]any{"observations": hba1c(obs{12.0, "2026-11-01"}, obs{8.0, "2026-10-01"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, false},
 		{"same data passes exists", cli, map[string]any{"observations": hba1c(obs{12.0, "2026-11-01"}, obs{8.0, "2026-10-01"})}, `{"list":"observations","match":"exists","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, true},
 		{"latest outside window fails", cli, map[string]any{"observations": hba1c(obs{8.0, "2026-01-01"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, false},
-		{"entry after as-of is invisible", cli, map[string]any{"observations": hba1c(obs{12.0, "2026-12-01"}, obs{8.0, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, true},
 		{"two value ranges on one list", cli, nil, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0]},{"list":"observations","match":"latest","code":["39156-5"],"value":[25.0,35.0]}`, true},
 		{"second value range fails", cli, map[string]any{"observations": []map[string]any{
 			{"code": "4548-4", "value": 7.5, "unit": "%", "date": "2026-10-09"},
 			{"code": "39156-5", "value": 36.0, "unit": "kg/m2", "date": "2026-10-09"}}},
 			`{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0]},{"list":"observations","match":"latest","code":["39156-5"],"value":[25.0,35.0]}`, false},
+		// windows: an MI that began before the window does not defeat an event window but, while
+		// ongoing, defeats a state window
+		{"old ongoing MI passes an event window", cli, map[string]any{"conditions": conditions("I21.9", "2019-01-01")}, `{"list":"conditions","match":"none","code":["I21"],"within_days":180}`, true},
+		{"old ongoing MI defeats a state window", cli, map[string]any{"conditions": conditions("I21.9", "2019-01-01")}, `{"list":"conditions","match":"none","code":["I21"],"present_within_days":180}`, false},
+		{"old MI ended before the window passes a state window", cli, map[string]any{"conditions": []map[string]any{
+			{"code": "I21.9", "onset": "2019-01-01", "abatement": "2019-02-01", "clinical_status": "resolved"}}},
+			`{"list":"conditions","match":"none","code":["I21"],"present_within_days":180}`, true},
+		{"MI ended on an unknown date defeats a state window", cli, map[string]any{"conditions": []map[string]any{
+			{"code": "I21.9", "onset": "2019-01-01", "abatement": "unknown", "clinical_status": "resolved"}}},
+			`{"list":"conditions","match":"none","code":["I21"],"present_within_days":180}`, false},
+		{"ongoing insulin started long ago defeats none over a state window", cli, map[string]any{"medications": []map[string]any{
+			{"code": "311041", "start": "2024-01-01"}}},
+			`{"list":"medications","match":"none","code":["311041"],"present_within_days":90}`, false},
+		{"insulin stopped long ago passes", cli, map[string]any{"medications": []map[string]any{
+			{"code": "311041", "start": "2024-01-01", "end": "2024-06-01", "status": "stopped"}}},
+			`{"list":"medications","match":"none","code":["311041"],"present_within_days":90}`, true},
+		// statuses: exists counts confirmed, active conditions unless told otherwise
+		{"differential E11 does not satisfy exists", cli, map[string]any{"conditions": []map[string]any{
+			{"code": "E11.9", "onset": "2015-03-01", "verification_status": "differential"}}},
+			`{"list":"conditions","match":"exists","code":["E11"]}`, false},
+		{"differential E11 satisfies exists with verification", cli, map[string]any{"conditions": []map[string]any{
+			{"code": "E11.9", "onset": "2015-03-01", "verification_status": "differential"}}},
+			`{"list":"conditions","match":"exists","code":["E11"],"verification":["confirmed","differential"]}`, true},
+		{"resolved E11 does not satisfy exists", cli, map[string]any{"conditions": []map[string]any{
+			{"code": "E11.9", "onset": "2015-03-01", "abatement": "2016-01-01", "clinical_status": "resolved"}}},
+			`{"list":"conditions","match":"exists","code":["E11"]}`, false},
+		{"stopped medication does not satisfy exists", cli, map[string]any{"medications": []map[string]any{
+			{"code": "860975", "start": "2016-01-01", "end": "unknown", "status": "stopped"}}},
+			`{"list":"medications","match":"exists","code":["860975"]}`, false},
+		// latest across several codes of a family; ties resolve one way only
+		{"newer 17856-6 out of range defeats latest across codes", cli, map[string]any{"observations": []map[string]any{
+			{"code": "4548-4", "value": 8.0, "unit": "%", "date": "2026-08-01"},
+			{"code": "17856-6", "value": 12.0, "unit": "%", "date": "2026-10-01"}}},
+			`{"list":"observations","match":"latest","code":["4548-4","17856-6"],"value":[7.5,11.0],"within_days":180}`, false},
+		{"newer 17856-6 in range wins across codes", cli, map[string]any{"observations": []map[string]any{
+			{"code": "4548-4", "value": 12.0, "unit": "%", "date": "2026-08-01"},
+			{"code": "17856-6", "value": 8.0, "unit": "%", "date": "2026-10-01"}}},
+			`{"list":"observations","match":"latest","code":["4548-4","17856-6"],"value":[7.5,11.0],"within_days":180}`, true},
+		{"same-day tie: the last listed out of range fails", cli, map[string]any{"observations": hba1c(obs{8.0, "2026-10-09"}, obs{12.0, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0]}`, false},
+		{"same-day tie: the last listed in range holds", cli, map[string]any{"observations": hba1c(obs{12.0, "2026-10-09"}, obs{8.0, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0]}`, true},
 		{"latest with no entry fails", cli, map[string]any{"observations": hba1c()}, `{"list":"observations","match":"latest","code":["4548-4"]}`, false},
 	}
 	for _, tc := range cases {
@@ -145,7 +184,7 @@ func TestPredicateSoundness(t *testing.T) {
 			}
 			b := scenario{s: tc.s, attrs: withAttrs(t, base, tc.attrs), policy: pol}.build(t)
 			// the native evaluator must agree with the circuit
-			failing, err := b.compiled.Evaluate(b.witness.Credential)
+			failing, err := b.compiled.Evaluate(b.decoded.Attributes)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -255,6 +294,8 @@ func TestCredentialSoundness(t *testing.T) {
 			t.Fatal("credential used with another holder's secret")
 		}
 	})
+	old := withAttrs(t, testfixture.ClinicalAttrs, map[string]any{"observations": hba1c()})
+	diabetic := clinicalPolicy(`{"list":"conditions","match":"exists","code":["E11"]}`)
 	for _, tc := range []struct {
 		name, issued, expires, asOf string
 		holds                       bool
@@ -265,7 +306,8 @@ func TestCredentialSoundness(t *testing.T) {
 		{"expired credential", "2025-11-22", "2026-11-21", "2026-11-22", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := scenario{s: s, attrs: testfixture.ClinicalAttrs, policy: trial, issued: tc.issued, expires: tc.expires, asOf: tc.asOf}.build(t)
+			// a year-old credential: a policy that needs no freshness, and no entry after issued_on
+			b := scenario{s: s, attrs: old, policy: diabetic, issued: tc.issued, expires: tc.expires, asOf: tc.asOf}.build(t)
 			if err := solve(t, s, b.witness); tc.holds != (err == nil) {
 				t.Fatalf("err=%v, want holds=%v", err, tc.holds)
 			}
@@ -274,7 +316,7 @@ func TestCredentialSoundness(t *testing.T) {
 	// Packing aliasing: move 2^width between a field and its neighbour in the same element, so the
 	// packed vector (and so the signature) is unchanged but a field leaves its declared width.
 	t.Run("value beyond its width extends validity", func(t *testing.T) {
-		b := scenario{s: s, attrs: testfixture.ClinicalAttrs, policy: trial, issued: "2025-01-01", expires: "2025-12-31"}.build(t)
+		b := scenario{s: s, attrs: old, policy: diabetic, issued: "2025-01-01", expires: "2025-12-31"}.build(t)
 		alias(t, cl, b.witness.Credential, schema.FieldExpiresOn, 1)
 		if solve(t, s, b.witness) == nil {
 			t.Fatal("expires_on beyond 17 bits accepted")
@@ -357,6 +399,21 @@ func TestMaliciousHints(t *testing.T) {
 			t.Fatal("latest satisfied by an older entry")
 		}
 	})
+	t.Run("argmax picks the first of two same-day entries", func(t *testing.T) {
+		// same day: 8.0 % listed first, 12.0 % listed last; only the last listed is the latest
+		tie := withAttrs(t, testfixture.ClinicalAttrs, map[string]any{"observations": hba1c(obs{8.0, "2026-10-09"}, obs{12.0, "2026-10-09"})})
+		b := scenario{s: s, attrs: tie, policy: latest}.build(t)
+		first := func(_ *big.Int, _, out []*big.Int) error {
+			for j := range out {
+				out[j].SetInt64(0)
+			}
+			out[0].SetInt64(1)
+			return nil
+		}
+		if solve(t, s, b.witness, solver.OverrideHint(solver.GetHintID(circuits.ArgmaxHint), first)) == nil {
+			t.Fatal("a same-day tie resolved both ways")
+		}
+	})
 	t.Run("prefix mask exposes padding", func(t *testing.T) {
 		b := scenario{s: s, attrs: testfixture.ClinicalAttrs, policy: latest}.build(t)
 		all := func(_ *big.Int, _, out []*big.Int) error {
@@ -375,4 +432,35 @@ func TestMaliciousHints(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestFreshness: as_of − issued_on ≤ max_credential_age_days is a constraint: a credential issued
+// in January cannot prove in November that nothing happened in the last 180 days (the default of
+// 30 days for a none predicate), nor a policy's own limit; an unlimited policy accepts it.
+func TestFreshness(t *testing.T) {
+	testfixture.Quiet()
+	s := schema.Clinical()
+	none := clinicalPolicy(`{"list":"conditions","match":"none","code":["I21"],"within_days":180}`)
+	exists := clinicalPolicy(`{"list":"conditions","match":"exists","code":["E11"]}`)
+	withAge := `{"schema":"clinical","scope":"trial:test","max_credential_age_days":400,"predicates":[{"list":"conditions","match":"none","code":["I21"],"within_days":180}]}`
+	for _, tc := range []struct {
+		name, policy, issued string
+		holds                bool
+	}{
+		{"fresh", none, "2026-11-01", true},
+		{"30 days old", none, "2026-10-23", true},
+		{"31 days old", none, "2026-10-22", false},
+		{"stale January credential", none, "2026-01-15", false},
+		{"unlimited without none or window", exists, "2026-01-15", true},
+		{"the policy's own limit", withAge, "2026-01-15", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			attrs := withAttrs(t, testfixture.ClinicalAttrs, map[string]any{"observations": hba1c()})
+			b := scenario{s: s, attrs: attrs, policy: tc.policy, issued: tc.issued}.build(t)
+			err := solve(t, s, b.witness)
+			if tc.holds != (err == nil) {
+				t.Fatalf("err = %v, want holds = %v", err, tc.holds)
+			}
+		})
+	}
 }

@@ -492,6 +492,24 @@ func (a *Attributes) Values(h Header) ([]*big.Int, error) {
 	return vals, nil
 }
 
+// datedOnOrBefore checks the snapshot rule (DESIGN.md): a credential is the record as it stood on
+// issued_on, so every entry, and every known end, is dated on or before it. Dates are in normal
+// form (YYYY-MM-DD), so they compare as strings.
+func (a *Attributes) datedOnOrBefore(issuedOn string) error {
+	for li, l := range a.Schema.Lists {
+		for j, e := range a.Lists[li] {
+			field := fmt.Sprintf("%s[%d]", l.Name, j)
+			if l.HasDate() && e.Date > issuedOn {
+				return fieldErr(field+"."+l.DateField, "dated after issued_on (a credential is the record as it stood on issued_on)")
+			}
+			if l.HasEnd() && e.End != "" && e.End != EndUnknown && e.End > issuedOn {
+				return fieldErr(field+"."+l.EndField, "dated after issued_on (on issued_on the entry had not ended: leave the end out)")
+			}
+		}
+	}
+	return nil
+}
+
 // EncodeEnd encodes the end of a period entry: schema.OngoingEnd for "" (ongoing),
 // schema.UnknownEnd for EndUnknown, else the date.
 func EncodeEnd(end string) (uint64, error) {

@@ -174,12 +174,12 @@ func TestUnitConversion(t *testing.T) {
 
 func TestTruncation(t *testing.T) {
 	rnd := seeded(t)
-	// dated builds n entries of list (one a year from 2000), given in random order.
+	// dated builds n entries of list (one a year from 1990), given in random order.
 	dated := func(n int, entry func(i int, date string) string) string {
 		idx := rand.New(rand.NewChaCha8([32]byte{byte(n)})).Perm(n)
 		var out []string
 		for _, i := range idx {
-			out = append(out, entry(i, fmt.Sprintf("%d-01-01", 2000+i)))
+			out = append(out, entry(i, fmt.Sprintf("%d-01-01", 1990+i)))
 		}
 		return "[" + strings.Join(out, ", ") + "]"
 	}
@@ -219,10 +219,10 @@ func TestTruncation(t *testing.T) {
 			}
 			_, l, _ := tt.schema.List(tt.list)
 			if l.HasDate() {
-				// The newest entries, newest first: years 2000+n-1 down to 2000+n-kept.
+				// The newest entries, newest first: years 1990+n-1 down to 1990+n-kept.
 				n := strings.Count(tt.attrs, `"code"`)
 				for j, e := range entries {
-					if want := fmt.Sprintf("%d-01-01", 2000+n-1-j); e.Date != want {
+					if want := fmt.Sprintf("%d-01-01", 1990+n-1-j); e.Date != want {
 						t.Errorf("entry %d dated %s, want %s", j, e.Date, want)
 					}
 				}
@@ -440,6 +440,33 @@ func TestFaithfulEntryRefusals(t *testing.T) {
 			var fe *credential.FieldError
 			if !errors.As(err, &fe) || fe.Field != tc.field || !errors.Is(err, credential.ErrMalformed) {
 				t.Fatalf("error %v, want a malformed-input error naming %s", err, tc.field)
+			}
+		})
+	}
+}
+
+// TestSnapshotRule: a credential is the record as it stood on issued_on, so Issue refuses an entry
+// dated after it, or an end after it, naming the field.
+func TestSnapshotRule(t *testing.T) {
+	rnd := seeded(t)
+	ik := mustIssuerKey(t, rnd)
+	hk, err := credential.GenerateHolderKey(rnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, attrs, field string }{
+		{"observation after", `{"birth_date": "1976-01-16", "sex": "male", "observations": [{"code": "4548-4", "value": 7.5, "unit": "%", "date": "2026-11-02"}]}`, "observations[0].date"},
+		{"abatement after", `{"birth_date": "1976-01-16", "sex": "male", "conditions": [{"code": "I21.4", "onset": "2026-09-20", "abatement": "2026-11-05", "clinical_status": "resolved"}]}`, "conditions[0].abatement"},
+		{"on issued_on is fine", `{"birth_date": "1976-01-16", "sex": "male", "medications": [{"code": "860975", "start": "2026-11-01"}]}`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := credential.Issue(ik, schema.Clinical(), hk.Commitment(), []byte(tc.attrs), "2026-11-01", "2027-11-01", rnd)
+			var fe *credential.FieldError
+			switch {
+			case tc.field == "" && err != nil:
+				t.Fatal(err)
+			case tc.field != "" && (!errors.As(err, &fe) || fe.Field != tc.field):
+				t.Fatalf("error %v, want one naming %s", err, tc.field)
 			}
 		})
 	}

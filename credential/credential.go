@@ -99,6 +99,9 @@ func IssueAttributes(key *IssuerKey, a *Attributes, holderCommitment fr.Element,
 	if expires < issued {
 		return nil, fieldErr("expires_on", "before issued_on")
 	}
+	if err := a.datedOnOrBefore(issuedOn); err != nil {
+		return nil, err
+	}
 	h := Header{HolderCommitment: holderCommitment, IssuedOn: issuedOn, ExpiresOn: expiresOn}
 	if _, err := io.ReadFull(rnd, h.ID[:]); err != nil {
 		return nil, fmt.Errorf("credential id: %w", err)

@@ -19,8 +19,10 @@ type Options struct {
 	// of these codes enter the credential. At most the observations list's capacity (16) codes,
 	// each with a canonical unit (encode.CanonicalUnit). Nil means DefaultLOINC.
 	LOINC []string
-	// AsOf (YYYY-MM-DD) is the reference date for choosing which coverage a coverage credential
-	// describes (the one in force on that date, else the most recent). "" means today (UTC).
+	// AsOf (YYYY-MM-DD) is the date the credential describes: its issued_on. A coverage credential
+	// describes the coverage in force on that date (else the most recent); a clinical credential
+	// is the record as it stood on that date (DESIGN.md, Snapshot): entries dated after it are left
+	// out (that is not incompleteness) and an end after it is read as ongoing. "" means today (UTC).
 	AsOf string
 }
 
@@ -151,6 +153,13 @@ func ClinicalAttributes(bundle []byte, opts Options) (*credential.Attributes, er
 	if err != nil {
 		return nil, err
 	}
+	snapshot := opts.AsOf
+	if snapshot == "" {
+		snapshot = today()
+	}
+	if _, err := encode.Date(snapshot); err != nil {
+		return nil, optionErrorf("as-of date: want YYYY-MM-DD between 1900-01-01 and 2099-12-31")
+	}
 	b, err := readBundle(bundle)
 	if err != nil {
 		return nil, err
@@ -173,7 +182,7 @@ func ClinicalAttributes(bundle []byte, opts Options) (*credential.Attributes, er
 	if err != nil {
 		return nil, err
 	}
-	obs, obsTruncated, err := b.observations(set)
+	obs, obsTruncated, err := b.observations(set, snapshot)
 	if err != nil {
 		return nil, err
 	}
@@ -181,6 +190,7 @@ func ClinicalAttributes(bundle []byte, opts Options) (*credential.Attributes, er
 	if err != nil {
 		return nil, err
 	}
+	conds, meds = asOfSnapshot(conds, snapshot), asOfSnapshot(meds, snapshot)
 	attrs := map[string]any{"birth_date": birth, "sex": sex, "conditions": conds, "observations": obs, "medications": meds}
 	raw, err := json.Marshal(attrs)
 	if err != nil {
@@ -200,6 +210,25 @@ func ClinicalAttributes(bundle []byte, opts Options) (*credential.Attributes, er
 		a.Truncated[i] = true
 	}
 	return a, nil
+}
+
+// asOfSnapshot keeps the period entries that had started on or before day, reading an end after day
+// as ongoing: on day the entry had not ended.
+func asOfSnapshot(entries []rawEntry, day string) []rawEntry {
+	var out []rawEntry
+	for _, e := range entries {
+		start := e.Onset + e.Start
+		if start > day {
+			continue
+		}
+		for _, end := range []**string{&e.Abatement, &e.End} {
+			if *end != nil && **end != credential.EndUnknown && **end > day {
+				*end = nil
+			}
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // conditions reads every Condition of the record that an issuer signs: all clinical statuses,
@@ -385,7 +414,7 @@ type obsCandidate struct {
 // when a completed Observation was left out because its code is outside the set or its value
 // cannot be signed: the credential then claims nothing about absence, so no `none` over
 // observations can be proved from it.
-func (b *bundle) observations(set []string) ([]rawEntry, bool, error) {
+func (b *bundle) observations(set []string, snapshot string) ([]rawEntry, bool, error) {
 	inSet := map[string]bool{}
 	for _, c := range set {
 		inSet[c] = true
@@ -433,6 +462,9 @@ func (b *bundle) observations(set []string) ([]rawEntry, bool, error) {
 				if date, err = observationDate(r.node); err != nil {
 					return nil, false, err
 				}
+			}
+			if date > snapshot {
+				continue // not yet part of the record on the snapshot date
 			}
 			c := obsCandidate{code: code, value: v, date: date}
 			if !seen[c] {

@@ -515,3 +515,32 @@ func TestObservationsOutsideTheSetMakeTheListIncomplete(t *testing.T) {
 		})
 	}
 }
+
+// TestSnapshot: with an issue date D (Options.AsOf), the credential is the record as it stood on
+// D: entries dated after D are left out, without marking the list incomplete, and an end after D
+// is read as ongoing.
+func TestSnapshot(t *testing.T) {
+	abated := strings.Replace(cond("resolved", SystemICD10CM, "I21.4", "2026-09-20"), `"code": {`, `"abatementDateTime": "2026-10-05", "code": {`, 1)
+	later := cond("active", SystemICD10CM, "E11.9", "2026-10-10")
+	a, err := ClinicalAttributes(bundleOf(abated, later, obs("4548-4", "2026-10-09", 7.5, "%")), Options{AsOf: "2026-10-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conds := listOf(t, a, "conditions")
+	if len(conds) != 1 || conds[0].Code != "I21.4" || conds[0].End != "" {
+		t.Fatalf("conditions as of 2026-10-01 = %+v, want only I21.4, ongoing", conds)
+	}
+	if n := len(listOf(t, a, "observations")); n != 0 {
+		t.Errorf("%d observations dated after the snapshot kept", n)
+	}
+	if truncated(t, a, "conditions") || truncated(t, a, "observations") {
+		t.Error("leaving out entries after the snapshot marked a list incomplete")
+	}
+	a, err = ClinicalAttributes(bundleOf(abated, later), Options{AsOf: "2026-11-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := listOf(t, a, "conditions"); len(got) != 2 {
+		t.Fatalf("as of 2026-11-01: %d conditions, want 2", len(got))
+	}
+}

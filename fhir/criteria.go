@@ -573,7 +573,7 @@ func timeFromEvent(ch node) (*int, string, error) {
 		return nil, "timeFromEvent unit is not a time unit (d, wk, mo, a)", nil
 	}
 	days := int(math.Round(length * f))
-	if days > schema.NoWindow-1 {
+	if days > encode.MaxDate {
 		return nil, "timeFromEvent window too long", nil
 	}
 	return &days, "", nil

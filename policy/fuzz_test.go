@@ -2,11 +2,12 @@ package policy_test
 
 import (
 	"errors"
-	"math/big"
 	"testing"
 
+	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
 	"github.com/zkhealth/zkhealth/policy"
+	"github.com/zkhealth/zkhealth/schema"
 )
 
 // FuzzPolicy: Parse and Compile never panic; what compiles is deterministic, fits its layout, and
@@ -55,11 +56,19 @@ func FuzzPolicy(f *testing.F) {
 		if err != nil || !again.Hash.Equal(&c.Hash) {
 			t.Fatalf("second compilation differs: %v", err)
 		}
-		zero := make([]*big.Int, len(c.Schema.CredentialLayout().Fields))
-		for i := range zero {
-			zero[i] = new(big.Int)
+		empty := &credential.Attributes{Schema: c.Schema, Scalars: make([]string, len(c.Schema.Attributes)),
+			Lists: make([][]credential.Entry, len(c.Schema.Lists)), Truncated: make([]bool, len(c.Schema.Lists))}
+		for i, a := range c.Schema.Attributes {
+			switch a.Type {
+			case schema.Date:
+				empty.Scalars[i] = "2000-01-01"
+			case schema.Enum:
+				empty.Scalars[i] = a.Values[0]
+			default:
+				empty.Scalars[i] = "x"
+			}
 		}
-		failing, err := c.Evaluate(zero)
+		failing, err := c.Evaluate(empty)
 		if err != nil {
 			t.Fatalf("evaluate: %v", err)
 		}

@@ -106,8 +106,10 @@ func (p *Prover) Prepare(req Request) (*Prepared, error) {
 		return nil, zkhealth.Errorf(zkhealth.ECredential, "the credential was issued on %s, after the as-of date %s", d.Header.IssuedOn, req.AsOf)
 	case asOf > expires:
 		return nil, zkhealth.Errorf(zkhealth.ECredential, "the credential expired on %s, before the as-of date %s", d.Header.ExpiresOn, req.AsOf)
+	case asOf-issued > compiled.MaxAge:
+		return nil, zkhealth.Errorf(zkhealth.ENotSatisfied, "the credential was issued on %s, %d days before the as-of date; the policy accepts credentials at most %d days old (max_credential_age_days)", d.Header.IssuedOn, asOf-issued, compiled.MaxAge)
 	}
-	failing, err := compiled.Evaluate(d.Values)
+	failing, err := compiled.Evaluate(d.Attributes)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate policy: %w", err)
 	}

@@ -180,8 +180,9 @@ func (s *Schema) credentialLayout() *Layout {
 // Field names of the compiled-policy layout.
 
 // PredField is the layout name of part of predicate slot i: "on", "list", "target", "set",
-// "negate", "match", "within", "lo", "hi" (a scalar predicate's interval), and the mask bits
-// "family/K", "range/K" and "value/K".
+// "negate", "match", "win_start" and "win_state" (the window), "lo", "hi" (a scalar predicate's
+// interval), and the mask bits "status/K", "verification/K" (statuses counted), "family/K",
+// "range/K" and "value/K".
 func PredField(i int, part string) string { return fmt.Sprintf("pred/%d/%s", i, part) }
 
 // FamilyField is the layout name of bound ("lo" or "hi") of family slot k of a list.
@@ -199,8 +200,9 @@ func SetValueField(k int) string { return fmt.Sprintf("value/%d", k) }
 
 // Policy-wide field names of the compiled-policy layout.
 const (
-	FieldAsOf  = "as_of"
-	FieldScope = "scope"
+	FieldAsOf   = "as_of"
+	FieldScope  = "scope"
+	FieldMaxAge = "max_age"
 )
 
 // PolicyLayout is the layout of a compiled policy: the predicate slots, each list's pools of code
@@ -221,7 +223,16 @@ func (s *Schema) policyLayout() *Layout {
 			Field{PredField(i, "set"), 1},
 			Field{PredField(i, "negate"), 1},
 			Field{PredField(i, "match"), MatchBits},
-			Field{PredField(i, "within"), WithinBits},
+			Field{PredField(i, "win_start"), WithinBits},
+			Field{PredField(i, "win_state"), 1},
+		)
+		for k := range s.MaxStatuses() {
+			fields = append(fields, Field{PredField(i, fmt.Sprintf("status/%d", k)), 1})
+		}
+		for k := range s.MaxVerifications() {
+			fields = append(fields, Field{PredField(i, fmt.Sprintf("verification/%d", k)), 1})
+		}
+		fields = append(fields,
 			Field{PredField(i, "lo"), ScalarCmpBits},
 			Field{PredField(i, "hi"), ScalarCmpBits},
 		)
@@ -250,6 +261,6 @@ func (s *Schema) policyLayout() *Layout {
 	for k := range s.SetValues {
 		fields = append(fields, Field{SetValueField(k), fieldhash.StringBits})
 	}
-	fields = append(fields, Field{FieldAsOf, WithinBits}, Field{FieldScope, 0})
+	fields = append(fields, Field{FieldAsOf, WithinBits}, Field{FieldMaxAge, WithinBits}, Field{FieldScope, 0})
 	return NewLayout(fields)
 }

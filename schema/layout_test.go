@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/zkhealth/zkhealth/internal/encode"
 )
 
 // checkLayout asserts the invariants the circuit's unpacking relies on: every field has a position
@@ -253,8 +254,8 @@ func TestLayoutSizes(t *testing.T) {
 		credFields, credElements int
 		polFields, polElements   int
 	}{
-		{Coverage(), 29, 6, 258, 14},
-		{Clinical(), 172, 15, 450, 17},
+		{Coverage(), 29, 6, 267, 14},
+		{Clinical(), 172, 15, 675, 18},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema.ID, func(t *testing.T) {
@@ -269,12 +270,12 @@ func TestLayoutSizes(t *testing.T) {
 			}
 			pl := s.PolicyLayout()
 			checkLayout(t, pl)
-			perPred := 9 + s.MaxFamilies() + s.MaxValueRanges() + s.SetValues
+			perPred := 10 + s.MaxStatuses() + s.MaxVerifications() + s.MaxFamilies() + s.MaxValueRanges() + s.SetValues
 			families := 0
 			for _, l := range s.Lists {
 				families += 2*l.Families + 2*l.ValueRanges
 			}
-			if want := s.Predicates*perPred + families + s.SetValues + 2; len(pl.Fields) != want {
+			if want := s.Predicates*perPred + families + s.SetValues + 3; len(pl.Fields) != want {
 				t.Errorf("policy layout has %d fields, the declaration implies %d", len(pl.Fields), want)
 			}
 			if len(pl.Fields) != tt.polFields || pl.Elements != tt.polElements {
@@ -334,8 +335,8 @@ func TestLayoutWidthsAgree(t *testing.T) {
 	if WithinBits > ScalarCmpBits || EnumBits > ScalarCmpBits {
 		t.Errorf("an ordered scalar is wider than ScalarCmpBits")
 	}
-	if NoWindow != 1<<WithinBits-1 {
-		t.Errorf("NoWindow = %d", NoWindow)
+	if !(encode.MaxDate < UnknownEnd && UnknownEnd < OngoingEnd && OngoingEnd < 1<<WithinBits) {
+		t.Errorf("ends UnknownEnd %d, OngoingEnd %d do not lie between MaxDate and 2^WithinBits", UnknownEnd, OngoingEnd)
 	}
 	if PackBits >= fr.Bits {
 		t.Errorf("PackBits %d does not stay below the %d-bit modulus", PackBits, fr.Bits)

@@ -227,11 +227,8 @@ const (
 	// ScalarCmpBits is the width at which scalar attributes and list values are compared; every
 	// ordered scalar and every value fits it.
 	ScalarCmpBits = 32
-	// WithinBits is the width of a predicate's within_days. NoWindow (all ones) means "no date
-	// condition": date + NoWindow ≥ as_of for every date.
+	// WithinBits is the width of an encoded date, of a window's start and of a number of days.
 	WithinBits = encode.DateBits
-	// NoWindow is the within_days of a predicate that has no date condition.
-	NoWindow = 1<<WithinBits - 1
 	// MaxListCapacity bounds every list so that an entry index fits 5 bits in the latest-key.
 	MaxListCapacity = 32
 	// IndexBits is the width of an entry index in the latest-key (date·2^IndexBits + rank).
@@ -407,6 +404,28 @@ func (s *Schema) MaxValueRanges() int {
 		r = max(r, l.ValueRanges)
 	}
 	return r
+}
+
+// MaxStatuses is the most status values of any list (the width of a predicate's status mask).
+func (s *Schema) MaxStatuses() int {
+	n := 0
+	for _, l := range s.Lists {
+		if l.Status != nil {
+			n = max(n, len(l.Status.Values))
+		}
+	}
+	return n
+}
+
+// MaxVerifications is the most verification-status values of any list.
+func (s *Schema) MaxVerifications() int {
+	n := 0
+	for _, l := range s.Lists {
+		if l.Verification != nil {
+			n = max(n, len(l.Verification.Values))
+		}
+	}
+	return n
 }
 
 // HasValues reports whether any list carries values.
