@@ -15,9 +15,10 @@ const keyBits = schema.WithinBits + schema.IndexBits
 // the list has none), its ends (for `none` and for `exists`/`latest`, see entryWindow), its status
 // one-hot vectors, and which of the list's family and value-range slots it falls in.
 type listEntries struct {
-	decl      schema.List
-	truncated frontend.Variable
-	date      []frontend.Variable
+	decl schema.List
+	// incomplete and completeSince are the list's signed completeness
+	incomplete, completeSince frontend.Variable
+	date                      []frontend.Variable
 	// endNone is the entry's end as `none` reads it (ongoing and unknown ends lie after every
 	// date); endExists as `exists` and `latest` read it (an unknown end counts as the start).
 	endNone, endExists []frontend.Variable
@@ -65,7 +66,7 @@ func assertPredicatesHold(api frontend.API, cmp *comparator, s *schema.Schema, c
 // l. Checking entries against the pools once here, rather than per predicate, is what keeps the
 // circuit small.
 func readList(api frontend.API, cmp *comparator, l schema.List, cred, pol *vector, asOf frontend.Variable) *listEntries {
-	e := &listEntries{decl: l, truncated: cred.get(schema.TruncatedField(l.Name))}
+	e := &listEntries{decl: l, incomplete: cred.get(schema.IncompleteField(l.Name)), completeSince: cred.get(schema.CompleteSinceField(l.Name))}
 	inLength := prefixMask(api, cred.get(schema.LengthField(l.Name)), l.Capacity)
 	for j := range l.Capacity {
 		code := cred.get(schema.EntryField(l.Name, j, "code"))
@@ -202,10 +203,11 @@ func sum(api frontend.API, xs []frontend.Variable) frontend.Variable {
 // (state window, with the end as the match kind reads it); counted_j = its statuses are in the
 // slot's masks; satisfies_j = matches_j ∧ value_j in the slot's value range (if it names one) ∧
 // inWindow_j ∧ (for exists) counted_j.
-// exists = ∃j satisfies_j. none = ¬∃j satisfies_j ∧ ¬truncated (absence is provable only on a
-// complete list). latest = satisfies_k for the matching entry k with the greatest latest-key
-// (date, then index: the entry the issuer lists last), where k is a one-hot witness and every
-// matching j must have key_j ≤ key_k.
+// exists = ∃j satisfies_j. none = ¬∃j satisfies_j ∧ covers(start) (absence is provable only where
+// the signed part covers the window). latest = satisfies_k ∧ covers(date_k) for the matching entry
+// k with the greatest latest-key (date, then index: the entry the issuer lists last), where k is a
+// one-hot witness and every matching j must have key_j ≤ key_k. covers(d) = ¬incomplete ∧
+// complete_since ≤ d.
 func listHolds(api frontend.API, cmp *comparator, i int, pol *vector, lists []*listEntries) frontend.Variable {
 	field := func(part string) frontend.Variable { return pol.get(schema.PredField(i, part)) }
 	isList := api.Mul(field("on"), field("list"))
@@ -234,10 +236,12 @@ func listHolds(api frontend.API, cmp *comparator, i int, pol *vector, lists []*l
 		capacity = max(capacity, l.decl.Capacity)
 		hasDates = hasDates || l.decl.HasDate()
 	}
-	truncated := dot(api, sel, truncatedOf(lists))
+	incomplete := dot(api, sel, fieldOf(lists, func(l *listEntries) frontend.Variable { return l.incomplete }))
+	completeSince := dot(api, sel, fieldOf(lists, func(l *listEntries) frontend.Variable { return l.completeSince }))
 	matches := make([]frontend.Variable, capacity)
 	satisfies := make([]frontend.Variable, capacity)
 	keys := make([]frontend.Variable, capacity)
+	dates := make([]frontend.Variable, capacity)
 	var nbSatisfying frontend.Variable = 0
 	for j := range capacity {
 		var m, sat, date frontend.Variable = 0, 0, 0
@@ -255,13 +259,18 @@ func listHolds(api frontend.API, cmp *comparator, i int, pol *vector, lists []*l
 		matches[j], satisfies[j] = m, sat
 		nbSatisfying = api.Add(nbSatisfying, sat)
 		keys[j] = api.Add(api.Mul(date, 1<<schema.IndexBits), j)
+		dates[j] = date
 	}
 	noneSatisfies := api.IsZero(nbSatisfying)
 	exists := api.Sub(1, noneSatisfies)
-	none := api.Mul(noneSatisfies, api.Sub(1, truncated))
+	covers := func(day frontend.Variable) frontend.Variable {
+		return api.Mul(api.Sub(1, incomplete), cmp.IsGE(day, completeSince, schema.WithinBits))
+	}
+	none := api.Mul(noneSatisfies, covers(start))
 	var latest frontend.Variable = 0 // latest needs dated entries; the compiler refuses it otherwise
 	if hasDates {
-		latest = latestSatisfies(api, cmp, matches, satisfies, keys)
+		ok, dateK := latestSatisfies(api, cmp, matches, satisfies, keys, dates)
+		latest = api.Mul(ok, covers(dateK))
 	}
 	return api.Add(api.Mul(isExists, exists), api.Mul(isNone, none), api.Mul(isLatest, latest))
 }
@@ -307,10 +316,10 @@ func statusCounted(api frontend.API, field func(string) frontend.Variable, name 
 	return acc
 }
 
-func truncatedOf(lists []*listEntries) []frontend.Variable {
+func fieldOf(lists []*listEntries, f func(*listEntries) frontend.Variable) []frontend.Variable {
 	out := make([]frontend.Variable, len(lists))
 	for li, l := range lists {
-		out[li] = l.truncated
+		out[li] = f(l)
 	}
 	return out
 }
@@ -319,23 +328,25 @@ func truncatedOf(lists []*listEntries) []frontend.Variable {
 // a hint as a one-hot vector; the constraints make any other choice fail: every matching j must
 // have key_j ≤ key_k (a range check of matches_j·(key_k − key_j)), and keys are distinct, so k is
 // the unique maximum. When nothing matches, the result is 0.
-func latestSatisfies(api frontend.API, cmp *comparator, matches, satisfies, keys []frontend.Variable) frontend.Variable {
+func latestSatisfies(api frontend.API, cmp *comparator, matches, satisfies, keys, dates []frontend.Variable) (result, date frontend.Variable) {
 	n := len(matches)
 	in := append(append([]frontend.Variable{}, matches...), keys...)
 	pick, err := api.Compiler().NewHint(ArgmaxHint, n, in...)
 	if err != nil {
 		panic(err)
 	}
-	var nbPicked, keyPicked, result frontend.Variable = 0, 0, 0
+	var nbPicked, keyPicked frontend.Variable = 0, 0
+	result, date = 0, 0
 	for j := range n {
 		api.AssertIsBoolean(pick[j])
 		nbPicked = api.Add(nbPicked, pick[j])
 		keyPicked = api.Add(keyPicked, api.Mul(pick[j], keys[j]))
 		result = api.Add(result, api.Mul(pick[j], satisfies[j]))
+		date = api.Add(date, api.Mul(pick[j], dates[j]))
 	}
 	api.AssertIsEqual(nbPicked, 1)
 	for j := range n {
 		cmp.rc.Check(api.Mul(matches[j], api.Sub(keyPicked, keys[j])), keyBits)
 	}
-	return result
+	return result, date
 }

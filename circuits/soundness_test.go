@@ -114,6 +114,17 @@ func TestPredicateSoundness(t *testing.T) {
 		{"none service AL fails", cov, nil, `{"list":"service_categories","match":"none","code":["AL"]}`, false},
 		{"none over complete list of 16", cli, map[string]any{"conditions": manyConditions(16)}, `{"list":"conditions","match":"none","code":["I21"]}`, true},
 		{"none over truncated list fails", cli, map[string]any{"conditions": manyConditions(17)}, `{"list":"conditions","match":"none","code":["I21"]}`, false},
+		// completeness: none needs the window to start on or after complete_since and the list not
+		// incomplete; latest needs the list not incomplete; exists is always sound
+		{"none with a window after complete_since", cli, map[string]any{"completeness": since("conditions", "2026-01-01")}, `{"list":"conditions","match":"none","code":["I21"],"within_days":180}`, true},
+		{"none with a window before complete_since fails", cli, map[string]any{"completeness": since("conditions", "2026-01-01")}, `{"list":"conditions","match":"none","code":["I21"],"within_days":365}`, false},
+		{"none without a window needs nothing left out", cli, map[string]any{"completeness": since("conditions", "2026-01-01")}, `{"list":"conditions","match":"none","code":["I21"]}`, false},
+		{"none over an incomplete list fails", cli, map[string]any{"completeness": incomplete("conditions")}, `{"list":"conditions","match":"none","code":["I21"],"within_days":180}`, false},
+		{"latest over an incomplete list fails", cli, map[string]any{"completeness": incomplete("observations")}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, false},
+		{"latest complete since after its date fails", cli, map[string]any{"completeness": since("observations", "2026-10-10")}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, false},
+		{"latest complete since before its date", cli, map[string]any{"completeness": since("observations", "2026-10-09")}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, true},
+		{"exists over an incomplete list", cli, map[string]any{"completeness": incomplete("conditions")}, `{"list":"conditions","match":"exists","code":["E11"]}`, true},
+		{"none over another list's incompleteness", cli, map[string]any{"completeness": incomplete("observations")}, `{"list":"conditions","match":"none","code":["I21"],"within_days":180}`, true},
 		{"exists over truncated list", cli, map[string]any{"conditions": manyConditions(17)}, `{"list":"conditions","match":"exists","code":["J06"]}`, true},
 		// list: latest and value ranges
 		{"latest at low end", cli, map[string]any{"observations": hba1c(obs{7.5, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, true},
@@ -200,6 +211,16 @@ func TestPredicateSoundness(t *testing.T) {
 			}
 		})
 	}
+}
+
+// since is an ATTRS.json completeness object: list complete since day.
+func since(list, day string) map[string]any {
+	return map[string]any{list: map[string]any{"complete_since": day, "incomplete": false}}
+}
+
+// incomplete is an ATTRS.json completeness object: list incomplete.
+func incomplete(list string) map[string]any {
+	return map[string]any{list: map[string]any{"complete_since": nil, "incomplete": true}}
 }
 
 // manyConditions returns n distinct J-code conditions, newest first.

@@ -44,7 +44,8 @@ func TestIssueFHIR(t *testing.T) {
 	}
 	t.Run("clinical", func(t *testing.T) {
 		r := mustZK(t, issue("clinical", "--fhir", syntheaBundle(t, "Louis"))...)
-		if !strings.Contains(r.stdout, "issued clinical credential") || !strings.Contains(r.stdout, "truncated") || !strings.Contains(r.stdout, "observations") {
+		// issue prints each list's completeness
+		if !strings.Contains(r.stdout, "issued clinical credential") || !strings.Contains(r.stdout, "conditions: 11 entries, complete\n") || !strings.Contains(r.stdout, "observations: 16 entries, incomplete") {
 			t.Errorf("stdout %q", r.stdout)
 		}
 		attrs := readJSON(t, out)["attributes"].(map[string]any)
@@ -56,7 +57,7 @@ func TestIssueFHIR(t *testing.T) {
 		r := mustZK(t, issue("clinical", "--fhir", syntheaBundle(t, "Louis"), "--loinc", "4548-4,39156-5")...)
 		obs := toJSON(t, readJSON(t, out)["attributes"].(map[string]any)["observations"])
 		// the bundle's other observations are left out, so the list claims no completeness
-		if strings.Contains(obs, "29463-7") || !strings.Contains(obs, "4548-4") || !strings.Contains(r.stdout, "truncated") {
+		if strings.Contains(obs, "29463-7") || !strings.Contains(obs, "4548-4") || !strings.Contains(r.stdout, "observations: 7 entries, incomplete") {
 			t.Errorf("observations %s, stdout %q", obs, r.stdout)
 		}
 	})
@@ -108,7 +109,12 @@ func TestIssueFHIRProve(t *testing.T) {
 	for _, tc := range []struct {
 		patient string
 		code    int
-	}{{"Louis", ExitOK}, {"Fabian", ExitNotSatisfied}} {
+	}{
+		// Until lists hold the whole record, Louis's observations list (16 entries) is incomplete
+		// (results outside the canonical-unit table) and latest is unprovable.
+		{"Louis", ExitNotSatisfied},
+		{"Fabian", ExitNotSatisfied},
+	} {
 		t.Run(tc.patient, func(t *testing.T) {
 			dir := t.TempDir()
 			issuerKey, pub, holderKey, commitment := fhirKeys(t, dir)

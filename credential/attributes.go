@@ -37,13 +37,30 @@ const EndUnknown = "unknown"
 
 // Attributes is a credential's content, normalised and checked against its schema. Lists with
 // dates are ordered newest first (ties keep their given order), and hold at most their capacity:
-// when a record had more entries, the oldest were dropped and Truncated says so.
+// when a record had more entries, the oldest were left out and Completeness says so.
 type Attributes struct {
-	Schema    *schema.Schema
-	Scalars   []string  // one per schema attribute, canonical spelling
-	Lists     [][]Entry // one per schema list
-	Truncated []bool    // one per schema list
+	Schema       *schema.Schema
+	Scalars      []string       // one per schema attribute, canonical spelling
+	Lists        [][]Entry      // one per schema list
+	Completeness []Completeness // one per schema list
 }
+
+// Completeness is what a list's signed entries cover (DESIGN.md, Credential): it is signed with
+// them, so a credential never drops an entry silently.
+type Completeness struct {
+	// CompleteSince is "" (null: nothing was left out) or a date D such that the list holds every
+	// entry of the record last present on or after D: for events, dated on or after D; for period
+	// entries, not ended before D. Entries left out for capacity are the ones that ended (or
+	// happened) longest ago, so a family's latest entry, and every entry of a window starting on
+	// or after D, is kept.
+	CompleteSince string `json:"complete_since"`
+	// Incomplete reports that some entry of the record could not be signed (an unmappable code, a
+	// unit without a conversion, …): the list then proves presence (exists) only.
+	Incomplete bool `json:"incomplete"`
+}
+
+// Complete reports whether nothing was left out.
+func (c Completeness) Complete() bool { return c.CompleteSince == "" && !c.Incomplete }
 
 // FieldError is a malformed input naming the offending field. Field never carries a value; Err's
 // text does not echo free strings or enum values, but a reason that comes from package encode
@@ -73,7 +90,7 @@ func ParseAttributes(s *schema.Schema, data []byte) (*Attributes, error) {
 	if err := strictUnmarshal(data, &raw); err != nil {
 		return nil, fieldErr("attributes", "not a JSON object: %v", err)
 	}
-	a := &Attributes{Schema: s, Scalars: make([]string, len(s.Attributes)), Lists: make([][]Entry, len(s.Lists)), Truncated: make([]bool, len(s.Lists))}
+	a := &Attributes{Schema: s, Scalars: make([]string, len(s.Attributes)), Lists: make([][]Entry, len(s.Lists)), Completeness: make([]Completeness, len(s.Lists))}
 	known := map[string]bool{}
 	for i, attr := range s.Attributes {
 		known[attr.Name] = true
@@ -101,7 +118,13 @@ func ParseAttributes(s *schema.Schema, data []byte) (*Attributes, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.Lists[i], a.Truncated[i] = fitList(l, entries)
+		a.Lists[i], a.Completeness[i] = fitList(l, entries)
+	}
+	if msg, ok := raw["completeness"]; ok {
+		known["completeness"] = true
+		if err := a.readCompleteness(msg); err != nil {
+			return nil, err
+		}
 	}
 	for name := range raw {
 		if !known[name] {
@@ -109,6 +132,32 @@ func ParseAttributes(s *schema.Schema, data []byte) (*Attributes, error) {
 		}
 	}
 	return a, nil
+}
+
+// readCompleteness reads ATTRS.json's optional "completeness" object: an issuer whose own
+// extraction left entries out says so here ({"conditions": {"incomplete": true}}, or a
+// complete_since date), and it is combined with what fitting the lists to their capacity left out.
+func (a *Attributes) readCompleteness(msg json.RawMessage) error {
+	var in map[string]WireCompleteness
+	if err := strictUnmarshal(msg, &in); err != nil {
+		return fieldErr("completeness", "want an object of lists, each {\"complete_since\": DATE or null, \"incomplete\": bool}")
+	}
+	for name, w := range in {
+		i, _, ok := a.Schema.List(name)
+		if !ok {
+			return fieldErr("completeness."+name, "not a list of schema %s", a.Schema.ID)
+		}
+		c := Completeness{Incomplete: w.Incomplete}
+		if w.CompleteSince != nil {
+			d, err := encode.Date(*w.CompleteSince)
+			if err != nil {
+				return &FieldError{Field: "completeness." + name + ".complete_since", Err: encodeError(err, wantDate)}
+			}
+			c.CompleteSince = encode.DateString(d)
+		}
+		a.Completeness[i] = a.Completeness[i].Combine(c)
+	}
+	return nil
 }
 
 // strictUnmarshal decodes exactly one JSON value strictly (see package strictjson).
@@ -354,16 +403,63 @@ func EncodeCode(cs schema.CodeSystem, code string) (uint64, error) {
 	return v, nil
 }
 
-// fitList orders a dated list newest first (stable) and keeps at most the list's capacity,
-// reporting whether entries were dropped; only older entries are ever dropped.
-func fitList(l schema.List, entries []Entry) ([]Entry, bool) {
+// fitList keeps at most the list's capacity of entries and orders a dated list newest first
+// (stable). When entries must be left out, it leaves out the ones last present longest ago (an
+// event's date, a period's end; an ongoing period, or one that ended on an unknown date, is
+// present now) and says so in the completeness: CompleteSince is the day after the last day an
+// entry left out was present. If even that would leave out an entry still present, the list is
+// Incomplete instead (no date can describe what was left out). Undated lists keep their first
+// entries and are Incomplete when longer than their capacity.
+func fitList(l schema.List, entries []Entry) ([]Entry, Completeness) {
+	var c Completeness
+	if len(entries) > l.Capacity {
+		if !l.HasDate() {
+			return entries[:l.Capacity], Completeness{Incomplete: true}
+		}
+		last := func(e Entry) string {
+			switch {
+			case !l.HasEnd():
+				return e.Date
+			case e.End == "" || e.End == EndUnknown:
+				return "9999-12-31"
+			}
+			return e.End
+		}
+		order := make([]int, len(entries))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(i, j int) bool { return last(entries[order[i]]) > last(entries[order[j]]) })
+		keep := make([]bool, len(entries))
+		for _, i := range order[:l.Capacity] {
+			keep[i] = true
+		}
+		dropped := last(entries[order[l.Capacity]])
+		if dropped == "9999-12-31" {
+			c.Incomplete = true
+		} else {
+			d, _ := encode.Date(dropped)
+			c.CompleteSince = encode.DateString(d + 1)
+		}
+		kept := entries[:0:0]
+		for i, e := range entries {
+			if keep[i] {
+				kept = append(kept, e)
+			}
+		}
+		entries = kept
+	}
 	if l.HasDate() {
 		sort.SliceStable(entries, func(i, j int) bool { return entries[i].Date > entries[j].Date })
 	}
-	if len(entries) > l.Capacity {
-		return entries[:l.Capacity], true
-	}
-	return entries, false
+	return entries, c
+}
+
+// Combine returns the completeness of a list left out both as c and as o says: the later
+// CompleteSince, and Incomplete if either is.
+func (c Completeness) Combine(o Completeness) Completeness {
+	out := Completeness{CompleteSince: max(c.CompleteSince, o.CompleteSince), Incomplete: c.Incomplete || o.Incomplete}
+	return out
 }
 
 // MarshalJSON renders the attributes in the ATTRS.json form, normalised.
@@ -442,8 +538,16 @@ func (a *Attributes) Values(h Header) ([]*big.Int, error) {
 			return nil, fieldErr(l.Name, "more than %d entries", l.Capacity)
 		}
 		set(schema.LengthField(l.Name), u(uint64(len(entries))))
-		if a.Truncated[li] {
-			set(schema.TruncatedField(l.Name), u(1))
+		comp := a.Completeness[li]
+		if comp.CompleteSince != "" {
+			d, err := encode.Date(comp.CompleteSince)
+			if err != nil {
+				return nil, &FieldError{Field: "completeness." + l.Name + ".complete_since", Err: encodeError(err, wantDate)}
+			}
+			set(schema.CompleteSinceField(l.Name), u(d))
+		}
+		if comp.Incomplete {
+			set(schema.IncompleteField(l.Name), u(1))
 		}
 		for j, e := range entries {
 			field := fmt.Sprintf("%s[%d]", l.Name, j)

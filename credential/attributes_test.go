@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -30,9 +31,9 @@ func list(a *credential.Attributes, name string) []credential.Entry {
 	return a.Lists[i]
 }
 
-func truncated(a *credential.Attributes, name string) bool {
+func completeness(a *credential.Attributes, name string) credential.Completeness {
 	i, _, _ := a.Schema.List(name)
-	return a.Truncated[i]
+	return a.Completeness[i]
 }
 
 func codes(entries []credential.Entry) string {
@@ -69,8 +70,8 @@ func TestNormalisation(t *testing.T) {
 		t.Errorf("observations = %v %s, %v %s", *obs[0].Value, obs[0].Unit, *obs[1].Value, obs[1].Unit)
 	}
 	for _, l := range s.Lists {
-		if truncated(a, l.Name) {
-			t.Errorf("%s truncated", l.Name)
+		if c := completeness(a, l.Name); !c.Complete() {
+			t.Errorf("%s: %+v, want complete", l.Name, c)
 		}
 	}
 
@@ -172,7 +173,9 @@ func TestUnitConversion(t *testing.T) {
 	}
 }
 
-func TestTruncation(t *testing.T) {
+// TestCapacity: a list longer than its capacity keeps the entries present most recently and signs
+// what it left out (complete_since, or incomplete when no date can describe it).
+func TestCapacity(t *testing.T) {
 	rnd := seeded(t)
 	// dated builds n entries of list (one a year from 1990), given in random order.
 	dated := func(n int, entry func(i int, date string) string) string {
@@ -185,6 +188,9 @@ func TestTruncation(t *testing.T) {
 	}
 	condition := func(i int, date string) string {
 		return fmt.Sprintf(`{"code": "E11.%d", "onset": %q}`, i%10, date)
+	}
+	endedCondition := func(i int, date string) string {
+		return fmt.Sprintf(`{"code": "J01.%d", "onset": %q, "abatement": %q, "clinical_status": "resolved"}`, i%10, date, date)
 	}
 	observation := func(i int, date string) string {
 		return fmt.Sprintf(`{"code": "4548-4", "value": %d, "unit": "%%", "date": %q}`, 5+i%5, date)
@@ -199,26 +205,30 @@ func TestTruncation(t *testing.T) {
 		name, list string
 		attrs      string
 		kept       int
-		truncated  bool
+		want       credential.Completeness
 		schema     *schema.Schema
 	}{
-		{"conditions/20", "conditions", clinical("conditions", dated(20, condition)), 16, true, schema.Clinical()},
-		{"conditions/17", "conditions", clinical("conditions", dated(17, condition)), 16, true, schema.Clinical()},
-		{"conditions/16", "conditions", clinical("conditions", dated(16, condition)), 16, false, schema.Clinical()},
-		{"observations/30", "observations", clinical("observations", dated(30, observation)), 16, true, schema.Clinical()},
-		{"medications/9", "medications", clinical("medications", dated(9, medication)), 8, true, schema.Clinical()},
-		{"medications/8", "medications", clinical("medications", dated(8, medication)), 8, false, schema.Clinical()},
-		{"service_categories/17", "service_categories", strings.Replace(testfixture.CoverageAttrs, `"UC"]`, `"UC", "A1", "A2", "A3", "A4"]`, 1), 16, true, schema.Coverage()},
+		// 20 conditions dated 1990..2009, ongoing: the oldest cannot be left out by date (they are
+		// still present), so the list says it is incomplete
+		{"conditions/20", "conditions", clinical("conditions", dated(20, condition)), 16, credential.Completeness{Incomplete: true}, schema.Clinical()},
+		{"conditions/16", "conditions", clinical("conditions", dated(16, condition)), 16, credential.Completeness{}, schema.Clinical()},
+		// ended conditions leave out the four that ended longest ago: complete since the day after
+		// the last of them ended
+		{"conditions/ended/20", "conditions", clinical("conditions", dated(20, endedCondition)), 16, credential.Completeness{CompleteSince: "1993-01-02"}, schema.Clinical()},
+		{"observations/30", "observations", clinical("observations", dated(30, observation)), 16, credential.Completeness{CompleteSince: "2003-01-02"}, schema.Clinical()},
+		{"medications/9", "medications", clinical("medications", dated(9, medication)), 8, credential.Completeness{Incomplete: true}, schema.Clinical()},
+		{"medications/8", "medications", clinical("medications", dated(8, medication)), 8, credential.Completeness{}, schema.Clinical()},
+		{"service_categories/17", "service_categories", strings.Replace(testfixture.CoverageAttrs, `"UC"]`, `"UC", "A1", "A2", "A3", "A4"]`, 1), 16, credential.Completeness{Incomplete: true}, schema.Coverage()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := mustParse(t, tt.schema, tt.attrs)
 			entries := list(a, tt.list)
-			if len(entries) != tt.kept || truncated(a, tt.list) != tt.truncated {
-				t.Fatalf("kept %d, truncated %v; want %d, %v", len(entries), truncated(a, tt.list), tt.kept, tt.truncated)
+			if len(entries) != tt.kept || completeness(a, tt.list) != tt.want {
+				t.Fatalf("kept %d, %+v; want %d, %+v", len(entries), completeness(a, tt.list), tt.kept, tt.want)
 			}
 			_, l, _ := tt.schema.List(tt.list)
-			if l.HasDate() {
+			if l.HasDate() && tt.want.CompleteSince != "" {
 				// The newest entries, newest first: years 1990+n-1 down to 1990+n-kept.
 				n := strings.Count(tt.attrs, `"code"`)
 				for j, e := range entries {
@@ -226,37 +236,34 @@ func TestTruncation(t *testing.T) {
 						t.Errorf("entry %d dated %s, want %s", j, e.Date, want)
 					}
 				}
-			} else if entries[13].Code != "A1" || entries[15].Code != "A3" {
+			} else if !l.HasDate() && (entries[13].Code != "A1" || entries[15].Code != "A3") {
 				t.Errorf("an undated list keeps its first entries in order; entries 13..15 = %v", entries[13:])
 			}
 
 			is := issue(t, rnd, tt.schema, tt.attrs)
-			if got := strings.Join(is.cred.Truncated, ","); (got == tt.list) != tt.truncated || (got != "" && got != tt.list) {
-				t.Errorf("credential truncated = %q", got)
+			if got := is.cred.Completeness[tt.list]; !reflect.DeepEqual(got, tt.want.Wire()) {
+				t.Errorf("credential completeness = %+v, want %+v", got, tt.want.Wire())
 			}
 			data := marshal(t, is.cred)
-			if strings.Contains(string(data), `"truncated"`) != tt.truncated {
-				t.Errorf("CREDENTIAL.json truncated field present = %v, want %v", !tt.truncated, tt.truncated)
-			}
 			d, err := decodeVerify(data)
 			if err != nil {
-				t.Fatalf("truncated credential does not verify: %v", err)
+				t.Fatalf("credential does not verify: %v", err)
 			}
-			if truncated(d.Attributes, tt.list) != tt.truncated {
-				t.Errorf("decoded truncated = %v", !tt.truncated)
+			if completeness(d.Attributes, tt.list) != tt.want {
+				t.Errorf("decoded completeness = %+v", completeness(d.Attributes, tt.list))
 			}
-			flag := valueOf(d, schema.TruncatedField(tt.list)).Int64()
+			flag := valueOf(d, schema.IncompleteField(tt.list)).Int64()
 			length := valueOf(d, schema.LengthField(tt.list)).Int64()
-			if (flag == 1) != tt.truncated || length != int64(tt.kept) {
-				t.Errorf("layout truncated = %d, length = %d", flag, length)
+			if (flag == 1) != tt.want.Incomplete || length != int64(tt.kept) {
+				t.Errorf("layout incomplete = %d, length = %d", flag, length)
 			}
-			if tt.truncated {
-				// Hiding the truncation breaks the signature.
+			if !tt.want.Complete() {
+				// Hiding what was left out breaks the signature.
 				c := toMap(t, data)
-				delete(c, "truncated")
+				c["completeness"].(map[string]any)[tt.list] = map[string]any{"complete_since": nil, "incomplete": false}
 				changed, _ := json.Marshal(c)
 				if _, err := decodeVerify(changed); !errors.Is(err, credential.ErrBadSignature) {
-					t.Errorf("credential with truncation hidden: %v, want ErrBadSignature", err)
+					t.Errorf("credential with its completeness hidden: %v, want ErrBadSignature", err)
 				}
 			}
 		})

@@ -31,7 +31,7 @@ func TestRoundTrip(t *testing.T) {
 			is := issue(t, rnd, tt.schema, tt.attrs)
 			c := is.cred
 			if c.Version != credential.Version || c.Schema != tt.schema.ID || c.Issuer != is.issuer.PublicHex() ||
-				c.IssuedOn != issuedOn || c.ExpiresOn != expiresOn || len(c.Truncated) != 0 {
+				c.IssuedOn != issuedOn || c.ExpiresOn != expiresOn || len(c.Completeness) != len(tt.schema.Lists) {
 				t.Errorf("credential header = %+v", c)
 			}
 			if c.HolderCommitment != fieldhash.Hex(is.holder.Commitment()) {
@@ -117,7 +117,8 @@ func TestRoundTripValues(t *testing.T) {
 		{d, schema.AttrField("period_start"), new(big.Int).SetUint64(date("2026-01-01"))},
 		{d, schema.AttrField("period_end"), new(big.Int).SetUint64(date("2026-12-31"))},
 		{d, schema.LengthField("service_categories"), big.NewInt(13)},
-		{d, schema.TruncatedField("service_categories"), big.NewInt(0)},
+		{d, schema.IncompleteField("service_categories"), big.NewInt(0)},
+		{d, schema.CompleteSinceField("service_categories"), big.NewInt(0)},
 		{d, schema.EntryField("service_categories", 0, "code"), new(big.Int).SetUint64(x12("30"))},
 		{d, schema.EntryField("service_categories", 12, "code"), new(big.Int).SetUint64(x12("UC"))},
 		{d, schema.EntryField("service_categories", 13, "code"), big.NewInt(0)}, // padding
@@ -224,14 +225,19 @@ func TestTamper(t *testing.T) {
 			sig[40] ^= 1
 			c["signature"] = hex.EncodeToString(sig)
 		}, false},
-		{"version", func(c, _ map[string]any) { c["version"] = 2 }, false},
+		{"version", func(c, _ map[string]any) { c["version"] = 3 }, false},
+		{"version/1", func(c, _ map[string]any) { c["version"] = 1 }, false},
 		{"attributes/removed", func(c, _ map[string]any) { delete(c, "attributes") }, false},
 		{"unknown field", func(c, _ map[string]any) { c["note"] = "x" }, false},
 	}
 	clinical := append(slices.Clone(header), []mutation{
-		{"truncated", func(c, _ map[string]any) { c["truncated"] = []any{"conditions"} }, true},
-		{"truncated/medications", func(c, _ map[string]any) { c["truncated"] = []any{"medications"} }, true},
-		{"truncated/unknown", func(c, _ map[string]any) { c["truncated"] = []any{"labs"} }, false},
+		{"completeness/incomplete", func(c, _ map[string]any) { completenessOf(c, "conditions")["incomplete"] = true }, true},
+		{"completeness/complete_since", func(c, _ map[string]any) { completenessOf(c, "medications")["complete_since"] = "2020-01-01" }, true},
+		{"completeness/complete_since/respelt", func(c, _ map[string]any) { completenessOf(c, "medications")["complete_since"] = "2020-1-1" }, false},
+		{"completeness/unknown list", func(c, _ map[string]any) {
+			c["completeness"].(map[string]any)["labs"] = map[string]any{"complete_since": nil, "incomplete": false}
+		}, false},
+		{"completeness/removed", func(c, _ map[string]any) { delete(c["completeness"].(map[string]any), "observations") }, false},
 		{"schema", func(c, _ map[string]any) { c["schema"] = "coverage" }, false},
 		{"birth_date", func(_, a map[string]any) { a["birth_date"] = "1976-01-17" }, true},
 		{"sex", func(_, a map[string]any) { a["sex"] = "female" }, true},
@@ -277,7 +283,7 @@ func TestTamper(t *testing.T) {
 		{"attribute/added", func(_, a map[string]any) { a["height"] = "180" }, false},
 	}...)
 	coverage := append(slices.Clone(header), []mutation{
-		{"truncated", func(c, _ map[string]any) { c["truncated"] = []any{"service_categories"} }, true},
+		{"completeness/incomplete", func(c, _ map[string]any) { completenessOf(c, "service_categories")["incomplete"] = true }, true},
 		{"schema", func(c, _ map[string]any) { c["schema"] = "clinical" }, false},
 		{"payer", func(_, a map[string]any) { a["payer"] = "ACME-HEALTH2" }, true},
 		{"payer/case", func(_, a map[string]any) { a["payer"] = "acme-health" }, true},
@@ -492,4 +498,9 @@ func TestDuplicateKeys(t *testing.T) {
 	if _, err := decodeVerify([]byte(orig)); err != nil {
 		t.Errorf("issued credential: %v", err)
 	}
+}
+
+// completenessOf returns the completeness object of a list in a CREDENTIAL.json map.
+func completenessOf(c map[string]any, list string) map[string]any {
+	return c["completeness"].(map[string]any)[list].(map[string]any)
 }

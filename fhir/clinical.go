@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -15,34 +14,16 @@ import (
 
 // Options tune how a bundle becomes attributes.
 type Options struct {
-	// LOINC is the observation code set: only Observations (and Observation components) with one
-	// of these codes enter the credential. At most the observations list's capacity (16) codes,
-	// each with a canonical unit (encode.CanonicalUnit). Nil means DefaultLOINC.
+	// LOINC narrows the observations signed to these codes (each with a canonical unit,
+	// encode.CanonicalUnit). Nil signs every quantitative observation whose code has a canonical
+	// unit. A quantitative observation outside the set is left out and makes the observations list
+	// incomplete: `none` and `latest` over observations are then unprovable.
 	LOINC []string
 	// AsOf (YYYY-MM-DD) is the date the credential describes: its issued_on. A coverage credential
 	// describes the coverage in force on that date (else the most recent); a clinical credential
 	// is the record as it stood on that date (DESIGN.md, Snapshot): entries dated after it are left
 	// out (that is not incompleteness) and an end after it is read as ongoing. "" means today (UTC).
 	AsOf string
-}
-
-// DefaultLOINC is the documented default observation set, 16 codes (the observations list's
-// capacity, so the latest value of every code always fits), in priority order (same-day entries
-// compete for the remaining slots in this order):
-//
-//	4548-4   HbA1c (%)                      2339-0   glucose, blood (mg/dL)
-//	2345-7   glucose, serum/plasma (mg/dL)  39156-5  BMI (kg/m2)
-//	29463-7  body weight (kg)               33914-3  eGFR, MDRD (mL/min/{1.73_m2})
-//	62238-1  eGFR, CKD-EPI                  98979-8  eGFR, CKD-EPI 2021
-//	2160-0   creatinine, serum (mg/dL)      8480-6   systolic blood pressure (mm[Hg])
-//	8462-4   diastolic blood pressure       2093-3   total cholesterol (mg/dL)
-//	18262-6  LDL cholesterol, direct        2085-9   HDL cholesterol
-//	2571-8   triglycerides (mg/dL)          718-7    hemoglobin (g/dL)
-func DefaultLOINC() []string {
-	return []string{
-		"4548-4", "2339-0", "2345-7", "39156-5", "29463-7", "33914-3", "62238-1", "98979-8",
-		"2160-0", "8480-6", "8462-4", "2093-3", "18262-6", "2085-9", "2571-8", "718-7",
-	}
 }
 
 // ErrOption marks an invalid Options value (e.g. a LOINC set with an unknown code). Such errors
@@ -72,9 +53,8 @@ func ParseLOINCSet(s string) ([]string, error) {
 	return checkLOINCSet(out)
 }
 
-// checkLOINCSet validates a LOINC set: 1 to capacity distinct codes, each with a canonical unit.
+// checkLOINCSet validates a LOINC set: at least one code, each with a canonical unit.
 func checkLOINCSet(set []string) ([]string, error) {
-	_, l, _ := schema.Clinical().List("observations")
 	if len(set) == 0 {
 		return nil, optionErrorf("LOINC set: want at least one code")
 	}
@@ -91,9 +71,6 @@ func checkLOINCSet(set []string) ([]string, error) {
 			seen[c] = true
 			out = append(out, c)
 		}
-	}
-	if len(out) > l.Capacity {
-		return nil, optionErrorf("LOINC set: %d codes, the observations list holds %d entries (the latest value of every code must fit)", len(out), l.Capacity)
 	}
 	return out, nil
 }
@@ -146,12 +123,11 @@ type rawEntry struct {
 // over observations must use codes the issuer's set contains.
 func ClinicalAttributes(bundle []byte, opts Options) (*credential.Attributes, error) {
 	set := opts.LOINC
-	if set == nil {
-		set = DefaultLOINC()
-	}
-	set, err := checkLOINCSet(set)
-	if err != nil {
-		return nil, err
+	if set != nil {
+		var err error
+		if set, err = checkLOINCSet(set); err != nil {
+			return nil, err
+		}
 	}
 	snapshot := opts.AsOf
 	if snapshot == "" {
@@ -182,7 +158,7 @@ func ClinicalAttributes(bundle []byte, opts Options) (*credential.Attributes, er
 	if err != nil {
 		return nil, err
 	}
-	obs, obsTruncated, err := b.observations(set, snapshot)
+	obs, obsOmitted, err := b.observations(set, snapshot)
 	if err != nil {
 		return nil, err
 	}
@@ -203,11 +179,11 @@ func ClinicalAttributes(bundle []byte, opts Options) (*credential.Attributes, er
 	}
 	if condIncomplete {
 		i, _, _ := s.List("conditions")
-		a.Truncated[i] = true
+		a.Completeness[i].Incomplete = true
 	}
-	if obsTruncated {
+	if obsOmitted {
 		i, _, _ := s.List("observations")
-		a.Truncated[i] = true
+		a.Completeness[i].Incomplete = true
 	}
 	return a, nil
 }
@@ -272,7 +248,9 @@ func (b *bundle) conditions() (out []rawEntry, incomplete bool, err error) {
 			return nil, false, err
 		}
 		if unmapped {
-			incomplete = true
+			if !notADiagnosis(cn) {
+				incomplete = true
+			}
 			continue
 		}
 		onset, err := conditionDate(r.node)
@@ -345,6 +323,22 @@ func statusConcept(cc node, sys string, allowed ...string) (string, error) {
 	return "", mine[0].n.get("code").fail("not a code of %s (%s)", sys, strings.Join(allowed, ", "))
 }
 
+// notADiagnosis reports whether every SNOMED CT coding of a Condition's code is a concept that is
+// not a diagnosis (NotADiagnosis): such a Condition is not part of the conditions list.
+func notADiagnosis(cn node) bool {
+	cs, err := cn.codings()
+	if err != nil {
+		return false
+	}
+	sct := in(cs, SystemSNOMED)
+	for _, c := range sct {
+		if !NotADiagnosis(c.code) {
+			return false
+		}
+	}
+	return len(sct) > 0
+}
+
 // conditionCodes returns the ICD-10-CM codes of a Condition's code: its ICD-10-CM codings, else
 // its SNOMED CT codings through the shipped map. unmapped reports SNOMED CT codings none of which
 // the map has.
@@ -402,24 +396,29 @@ func conditionDate(r node) (string, error) {
 	return "", r.get("onset[x]").fail("required to date the condition: want onsetDateTime, onsetPeriod.start or recordedDate")
 }
 
-// obsCandidate is an observation value in the LOINC set, before selection.
+// obsCandidate is one observation value, in the canonical unit of its code.
 type obsCandidate struct {
 	code  string
 	value float64 // canonical unit, exactly representable at the code's scale
 	date  string
 }
 
-// observations reads the Observations in the LOINC set and selects at most the list's capacity.
-// The list it returns is incomplete (truncated) when entries were dropped for capacity and also
-// when a completed Observation was left out because its code is outside the set or its value
-// cannot be signed: the credential then claims nothing about absence, so no `none` over
-// observations can be proved from it.
+// observations reads the quantitative results of the record: every Observation (and Observation
+// component, e.g. blood pressure panels) with status final, amended or corrected and a
+// valueQuantity. A value is signed when its LOINC code has a canonical unit (and, when the issuer
+// narrows the set, is in it) and its unit converts to it; a quantitative result that cannot be
+// signed (no LOINC coding, a code without a canonical unit or outside the issuer's set, a unit
+// without a conversion, a negative or bounded value) is left out and reported: omitted makes the
+// list incomplete, so no `none` or `latest` over observations is provable from it. Results that
+// are not quantities (coded, text, …) are not part of the list and do not count. Entries dated
+// after snapshot are not yet part of the record. Capacity is left to credential.ParseAttributes,
+// which keeps the newest and signs complete_since.
 func (b *bundle) observations(set []string, snapshot string) ([]rawEntry, bool, error) {
 	inSet := map[string]bool{}
 	for _, c := range set {
 		inSet[c] = true
 	}
-	var cands []obsCandidate
+	var out []rawEntry
 	omitted := false
 	seen := map[obsCandidate]bool{}
 	for _, r := range b.byType["Observation"] {
@@ -430,6 +429,9 @@ func (b *bundle) observations(set []string, snapshot string) ([]rawEntry, bool, 
 		if err := b.checkPatientRef(r.node, "subject", false); err != nil {
 			return nil, false, err
 		}
+		if st != "final" && st != "amended" && st != "corrected" {
+			continue // not a result (yet), or not part of the record
+		}
 		parts := []node{r.node}
 		comps, err := r.objects("component")
 		if err != nil {
@@ -437,26 +439,17 @@ func (b *bundle) observations(set []string, snapshot string) ([]rawEntry, bool, 
 		}
 		parts = append(parts, comps...)
 		date := ""
-		for pi, part := range parts {
+		for _, part := range parts {
+			q, ok, err := part.optObject("valueQuantity")
+			if err != nil {
+				return nil, false, err
+			}
+			if !ok {
+				continue // not a quantitative result: not part of the list
+			}
 			code, err := observationCode(part, inSet)
 			if err != nil {
 				return nil, false, err
-			}
-			if st != "final" && st != "amended" && st != "corrected" {
-				continue
-			}
-			if code == "" {
-				// a panel's own code (part 0 of an observation with components) carries no value
-				omitted = omitted || len(comps) == 0 || pi > 0
-				continue
-			}
-			v, skip, err := quantity(part, code)
-			if err != nil {
-				return nil, false, err
-			}
-			if skip {
-				omitted = true
-				continue
 			}
 			if date == "" {
 				if date, err = observationDate(r.node); err != nil {
@@ -466,61 +459,32 @@ func (b *bundle) observations(set []string, snapshot string) ([]rawEntry, bool, 
 			if date > snapshot {
 				continue // not yet part of the record on the snapshot date
 			}
+			if code == "" {
+				omitted = true
+				continue
+			}
+			v, signable, err := quantity(q, code)
+			if err != nil {
+				return nil, false, err
+			}
+			if !signable {
+				omitted = true
+				continue
+			}
 			c := obsCandidate{code: code, value: v, date: date}
 			if !seen[c] {
 				seen[c] = true
-				cands = append(cands, c)
+				canon, _ := encode.CanonicalUnit(code)
+				out = append(out, rawEntry{Code: code, Value: &v, Unit: canon.Unit, Date: date})
 			}
 		}
 	}
-	rank := map[string]int{}
-	for i, c := range set {
-		rank[c] = i
-	}
-	entries, truncated := selectObservations(cands, rank)
-	return entries, truncated || omitted, nil
+	return out, omitted, nil
 }
 
-// selectObservations keeps at most the list's capacity: the newest entry of each code first,
-// then the other entries newest first, entries of one day in the order of the LOINC set (rank),
-// so the set's order is its priority. Dropped entries are never newer than a kept entry of the
-// same code, so `latest` over any code families sees the true latest entry.
-func selectObservations(cands []obsCandidate, rank map[string]int) ([]rawEntry, bool) {
-	_, l, _ := schema.Clinical().List("observations")
-	sort.SliceStable(cands, func(i, j int) bool {
-		if cands[i].date != cands[j].date {
-			return cands[i].date > cands[j].date
-		}
-		return rank[cands[i].code] < rank[cands[j].code]
-	})
-	keep := make([]bool, len(cands))
-	n := 0
-	newest := map[string]bool{}
-	for i, c := range cands {
-		if !newest[c.code] && n < l.Capacity {
-			newest[c.code], keep[i] = true, true
-			n++
-		}
-	}
-	for i := range cands {
-		if !keep[i] && n < l.Capacity {
-			keep[i] = true
-			n++
-		}
-	}
-	out := make([]rawEntry, 0, n)
-	for i, c := range cands {
-		if keep[i] {
-			canon, _ := encode.CanonicalUnit(c.code)
-			v := c.value
-			out = append(out, rawEntry{Code: c.code, Value: &v, Unit: canon.Unit, Date: c.date})
-		}
-	}
-	return out, len(out) < len(cands)
-}
-
-// observationCode returns the code of an Observation or component that is in the set ("" for
-// none). Every LOINC coding must be valid, and the concept must have one.
+// observationCode returns the LOINC code under which an Observation or component's value can be
+// signed: its first LOINC coding that has a canonical unit and, when the issuer narrows the set,
+// is in it; "" when it has none (no LOINC coding, a malformed or unknown code).
 func observationCode(part node, inSet map[string]bool) (string, error) {
 	cn, err := part.object("code")
 	if err != nil {
@@ -530,48 +494,21 @@ func observationCode(part node, inSet map[string]bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	loinc := in(cs, SystemLOINC)
-	if len(loinc) == 0 {
-		return "", cn.get("coding").fail("no LOINC coding (%s)", SystemLOINC)
-	}
-	found := ""
-	for _, c := range loinc {
+	for _, c := range in(cs, SystemLOINC) {
 		if _, err := encode.LOINC(c.code); err != nil {
-			return "", c.n.get("code").failErr(err, "not a valid LOINC code")
+			continue
 		}
-		if found == "" && inSet[c.code] {
-			found = c.code
+		if _, ok := encode.CanonicalUnit(c.code); ok && (len(inSet) == 0 || inSet[c.code]) {
+			return c.code, nil
 		}
 	}
-	return found, nil
+	return "", nil
 }
 
-// valueTypes are the value[x] choices of Observation other than valueQuantity.
-var valueTypes = []string{"valueCodeableConcept", "valueString", "valueBoolean", "valueInteger", "valueRange", "valueRatio", "valueSampledData", "valueTime", "valueDateTime", "valuePeriod"}
-
-// quantity reads the valueQuantity of an Observation or component with LOINC code, converted to
-// the code's canonical unit. skip reports a missing value with a dataAbsentReason.
-func quantity(part node, code string) (v float64, skip bool, err error) {
-	q, ok, err := part.optObject("valueQuantity")
-	if err != nil {
-		return 0, false, err
-	}
-	if !ok {
-		for _, t := range valueTypes {
-			if part.has(t) {
-				return 0, false, part.get(t).fail("want valueQuantity for an observation of the LOINC set")
-			}
-		}
-		if dar, ok, err := part.optObject("dataAbsentReason"); err != nil {
-			return 0, false, err
-		} else if ok {
-			if _, err := dar.codings(); err != nil {
-				return 0, false, err
-			}
-			return 0, true, nil
-		}
-		return 0, false, part.get("value[x]").fail("required element missing (and no dataAbsentReason)")
-	}
+// quantity reads a valueQuantity of LOINC code, converted to the code's canonical unit. signable
+// is false for a value that cannot be signed: a bounded value (<, >…), no unit, a unit without a
+// conversion, a negative or unrepresentable value. A Quantity that is not well-formed is an error.
+func quantity(q node, code string) (v float64, signable bool, err error) {
 	value, err := q.number("value")
 	if err != nil {
 		return 0, false, err
@@ -580,13 +517,12 @@ func quantity(part node, code string) (v float64, skip bool, err error) {
 		if _, err := q.statusCode("comparator", "<", "<=", ">=", ">"); err != nil {
 			return 0, false, err
 		}
-		return 0, false, q.get("comparator").fail("a bounded value (<, <=, >=, >) cannot be signed as a number")
+		return 0, false, nil
 	}
 	unit, _, err := q.optStr("unit")
 	if err != nil {
 		return 0, false, err
 	}
-	unitNode := q.get("unit")
 	sys, _, err := q.optStr("system")
 	if err != nil {
 		return 0, false, err
@@ -596,23 +532,20 @@ func quantity(part node, code string) (v float64, skip bool, err error) {
 		return 0, false, err
 	}
 	if ucum != "" && sys == SystemUCUM {
-		unit, unitNode = ucum, q.get("code")
+		unit = ucum
 	}
 	if unit == "" {
-		return 0, false, unitNode.fail("required to convert the value to its canonical unit")
+		return 0, false, nil
 	}
 	fixed, err := encode.Quantity(code, value, unit)
-	switch {
-	case errors.Is(err, encode.ErrUnknownUnit):
-		return 0, false, unitNode.failErr(err, "unit has no known conversion to the canonical unit of the observation's LOINC code")
-	case err != nil:
-		return 0, false, q.get("value").failErr(err, "value not representable (negative, not finite or too large)")
+	if err != nil {
+		return 0, false, nil
 	}
 	f, err := encode.Float(code, fixed)
 	if err != nil {
-		return 0, false, q.get("value").failErr(err, "value not representable")
+		return 0, false, nil
 	}
-	return f, false, nil
+	return f, true, nil
 }
 
 // observationDate is effectiveDateTime, effectiveInstant or effectivePeriod.start (else .end).

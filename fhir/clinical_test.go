@@ -276,7 +276,7 @@ func TestObservationForms(t *testing.T) {
 		{"data absent is skipped", []string{absent}, nil},
 		{"preliminary is skipped", []string{strings.Replace(obs("4548-4", "2020-01-01", 7, "%"), `"final"`, `"preliminary"`, 1)}, nil},
 		{"entered-in-error is skipped", []string{strings.Replace(obs("4548-4", "2020-01-01", 7, "%"), `"final"`, `"entered-in-error"`, 1)}, nil},
-		{"codes outside the set are skipped", []string{obs("8302-2", "2020-01-01", 180, "cm")}, nil},
+		{"every code with a canonical unit is signed", []string{obs("8302-2", "2020-01-01", 180, "cm")}, []string{"8302-2=180@2020-01-01"}},
 		{"amended counts", []string{strings.Replace(obs("4548-4", "2020-01-01", 7, "%"), `"final"`, `"amended"`, 1)}, []string{"4548-4=7@2020-01-01"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -295,10 +295,10 @@ func TestObservationForms(t *testing.T) {
 	}
 }
 
-// TestObservationSelection: with more entries than the list holds, the newest entry of every
-// code of the set is kept, the rest newest first (ties in set order), the list is marked
-// truncated, and nothing newer than a kept entry of the same code is dropped.
-func TestObservationSelection(t *testing.T) {
+// TestObservationCapacity: with more entries than the list holds, the newest are kept and the
+// list says it is complete only since the day after the newest one left out, so a family's latest
+// entry is never one of those left out.
+func TestObservationCapacity(t *testing.T) {
 	var rs []string
 	// 20 years of yearly weights, then one old HbA1c and one old eGFR.
 	for y := 2000; y < 2020; y++ {
@@ -310,52 +310,23 @@ func TestObservationSelection(t *testing.T) {
 		t.Fatal(err)
 	}
 	es := listOf(t, a, "observations")
-	if len(es) != 16 || !truncated(t, a, "observations") {
-		t.Fatalf("%d entries, truncated %v; want 16, true", len(es), truncated(t, a, "observations"))
+	_, l, _ := a.Schema.List("observations")
+	if len(es) != l.Capacity {
+		t.Fatalf("%d entries, want %d", len(es), l.Capacity)
 	}
-	for _, code := range []string{"4548-4", "33914-3"} {
-		if _, ok := latest(es, code); !ok {
-			t.Errorf("latest %s dropped", code)
-		}
+	// kept: weights 2019 back to 2004; left out: 2000–2003, the HbA1c and the eGFR
+	if c := completenessOf(t, a, "observations"); c != (credential.Completeness{CompleteSince: "2003-03-02"}) {
+		t.Fatalf("completeness %+v, want complete since 2003-03-02", c)
 	}
-	oldestKept := ""
 	for _, e := range es {
-		if e.Code == "29463-7" {
-			oldestKept = e.Date
-		}
-		if e.Date > es[0].Date {
-			t.Errorf("not newest first: %v", es)
+		if e.Date < "2003-03-02" {
+			t.Errorf("kept an entry from %s, before complete_since", e.Date)
 		}
 	}
-	if oldestKept != "2006-03-01" { // 14 weights kept: 2019 back to 2006
-		t.Errorf("oldest weight kept %s, want 2006-03-01", oldestKept)
-	}
-
-	t.Run("not truncated when it fits", func(t *testing.T) {
+	t.Run("complete when it fits", func(t *testing.T) {
 		a, err := ClinicalAttributes(bundleOf(rs[:16]...), Options{})
 		if err != nil || truncated(t, a, "observations") || len(listOf(t, a, "observations")) != 16 {
 			t.Fatalf("%v", err)
-		}
-	})
-	t.Run("ties follow the set order", func(t *testing.T) {
-		var rs []string
-		for i := 0; i < 20; i++ {
-			rs = append(rs, obs("39156-5", "2020-01-01", float64(20+i), "kg/m2"))
-		}
-		// Two HbA1c the same day, after the BMIs in the bundle: the set ranks HbA1c first.
-		rs = append(rs, obs("4548-4", "2020-01-01", 7.0, "%"), obs("4548-4", "2020-01-01", 6.0, "%"))
-		a, err := ClinicalAttributes(bundleOf(rs...), Options{LOINC: []string{"4548-4", "39156-5"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, e := range listOf(t, a, "observations") {
-			if e.Code == "4548-4" {
-				n++
-			}
-		}
-		if n != 2 {
-			t.Errorf("%d HbA1c entries kept, want both (same-day entries in set order)", n)
 		}
 	})
 }
@@ -379,7 +350,6 @@ func TestLOINCOption(t *testing.T) {
 		{"4548-5", "check digit"},
 		{"8302-2x", "malformed"},
 		{"14959-1", "no canonical unit"},
-		{strings.Join(append(DefaultLOINC(), "8302-2"), ","), "holds 16"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			_, err := ParseLOINCSet(tc.in)
@@ -455,17 +425,10 @@ func TestMalformed(t *testing.T) {
 		{"birthDate missing", strings.Replace(string(bundleOf()), `"birthDate": "1970-05-01", `, ``, 1), "Patient[0].birthDate", "required"},
 		{"gender unknown code", strings.Replace(string(bundleOf()), `"female"`, `"f"`, 1), "Patient[0].gender", "value set"},
 		{"value as string", string(bundleOf(strings.Replace(hba1c, `"value": 7.25`, `"value": "7.25"`, 1))), "Observation[0].valueQuantity.value", "want a number, got a string"},
-		{"unit unknown", string(bundleOf(strings.Replace(hba1c, `"unit": "%"`, `"unit": "furlong"`, 1))), "Observation[0].valueQuantity.unit", "no known conversion"},
-		{"unit missing", string(bundleOf(strings.Replace(hba1c, `, "unit": "%"`, ``, 1))), "Observation[0].valueQuantity.unit", "required"},
 		{"unit wrong type", string(bundleOf(strings.Replace(hba1c, `"unit": "%"`, `"unit": 1`, 1))), "Observation[0].valueQuantity.unit", "want a string"},
-		{"comparator", string(bundleOf(strings.Replace(hba1c, `"unit": "%"`, `"unit": "%", "comparator": ">"`, 1))), "Observation[0].valueQuantity.comparator", "bounded value"},
-		{"negative", string(bundleOf(strings.Replace(hba1c, `7.25`, `-7.25`, 1))), "Observation[0].valueQuantity.value", "not representable"},
-		{"value string type", string(bundleOf(strings.Replace(hba1c, `"valueQuantity": {"value": 7.25, "unit": "%"}`, `"valueString": "7.25 %"`, 1))), "Observation[0].valueString", "want valueQuantity"},
 		{"status missing", string(bundleOf(strings.Replace(hba1c, `"status": "final", `, ``, 1))), "Observation[0].status", "required"},
 		{"status bad", string(bundleOf(strings.Replace(hba1c, `"final"`, `"done"`, 1))), "Observation[0].status", "value set"},
-		{"no loinc", string(bundleOf(strings.Replace(hba1c, `"http://loinc.org"`, `"http://example.org/lab"`, 1))), "Observation[0].code.coding", "no LOINC coding"},
 		{"coding without system", string(bundleOf(strings.Replace(hba1c, `"system": "http://loinc.org", `, ``, 1))), "Observation[0].code.coding[0].system", "cannot be classified"},
-		{"bad loinc", string(bundleOf(strings.Replace(hba1c, `"4548-4"`, `"4548-5"`, 1))), "Observation[0].code.coding[0].code", "not a valid LOINC"},
 		{"no effective", string(bundleOf(strings.Replace(hba1c, `"effectiveDateTime": "2020-01-01T10:00:00Z",`, ``, 1))), "Observation[0].effective[x]", "required"},
 		{"dateTime without zone", string(bundleOf(strings.Replace(hba1c, `T10:00:00Z`, `T10:00:00`, 1))), "Observation[0].effectiveDateTime", "not a FHIR dateTime"},
 		{"null", string(bundleOf(strings.Replace(hba1c, `"unit": "%"`, `"unit": null`, 1))), "Observation[0].valueQuantity.unit", "null is not allowed"},
@@ -491,26 +454,40 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
-// TestObservationsOutsideTheSetMakeTheListIncomplete: a completed Observation left out because its
-// code is outside the LOINC set makes the observations list incomplete (truncated), so absence
-// over observations cannot be proved; with every Observation in the set the list is complete.
-func TestObservationsOutsideTheSetMakeTheListIncomplete(t *testing.T) {
+// TestObservationsLeftOutMakeTheListIncomplete: a quantitative result the issuer cannot sign (a
+// code without a canonical unit, a code outside the issuer's narrowed set, a unit without a
+// conversion, a bounded value) makes the observations list incomplete, so absence and latest over
+// observations cannot be proved; results that are not quantities are not part of the list.
+func TestObservationsLeftOutMakeTheListIncomplete(t *testing.T) {
+	hba1c := obs("4548-4", "2020-12-01", 7.5, "%")
+	coded := `{"resourceType": "Observation", "status": "final", ` + subject + `, "code": {"coding": [{"system": "` + SystemLOINC + `", "code": "72166-2"}]},
+	  "effectiveDateTime": "2020-12-01", "valueCodeableConcept": {"coding": [{"system": "` + SystemSNOMED + `", "code": "266919005"}]}}`
+	bounded := strings.Replace(obs("4548-4", "2020-12-01", 7.5, "%"), `"value": 7.5`, `"value": 7.5, "comparator": "<"`, 1)
 	for _, tc := range []struct {
-		name      string
-		bundle    []byte
-		truncated bool
+		name       string
+		bundle     []byte
+		set        []string
+		incomplete bool
 	}{
-		{"all in the set", bundleOf(obs("4548-4", "2020-12-01", 7.5, "%")), false},
-		{"heart rate outside the set", bundleOf(obs("4548-4", "2020-12-01", 7.5, "%"), obs("8867-4", "2020-12-01", 72, "/min")), true},
+		{"all signable", bundleOf(hba1c), nil, false},
+		{"a coded result is not part of the list", bundleOf(hba1c, coded), nil, false},
+		{"a code without a canonical unit", bundleOf(hba1c, obs("99999-1", "2020-12-01", 3, "{score}")), nil, true},
+		{"outside the issuer's set", bundleOf(hba1c, obs("39156-5", "2020-12-01", 30, "kg/m2")), []string{"4548-4"}, true},
+		{"a unit without a conversion", bundleOf(hba1c, obs("39156-5", "2020-12-01", 30, "furlongs")), nil, true},
+		{"a bounded value", bundleOf(bounded), nil, true},
+		{"no unit", bundleOf(strings.Replace(hba1c, `, "unit": "%"`, ``, 1)), nil, true},
+		{"a negative value", bundleOf(strings.Replace(hba1c, `7.5`, `-7.5`, 1)), nil, true},
+		{"no LOINC coding", bundleOf(hba1c, strings.Replace(hba1c, `"http://loinc.org"`, `"http://example.org/lab"`, 1)), nil, true},
+		{"a malformed LOINC code", bundleOf(hba1c, strings.Replace(hba1c, `"4548-4"`, `"4548-5"`, 1)), nil, true},
+		{"a text result is not part of the list", bundleOf(hba1c, strings.Replace(hba1c, `"valueQuantity": {"value": 7.5, "unit": "%"}`, `"valueString": "7.5 %"`, 1)), nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a, err := ClinicalAttributes(tc.bundle, Options{})
+			a, err := ClinicalAttributes(tc.bundle, Options{LOINC: tc.set})
 			if err != nil {
 				t.Fatal(err)
 			}
-			i, _, _ := a.Schema.List("observations")
-			if a.Truncated[i] != tc.truncated {
-				t.Fatalf("observations truncated = %v, want %v", a.Truncated[i], tc.truncated)
+			if got := completenessOf(t, a, "observations").Incomplete; got != tc.incomplete {
+				t.Fatalf("observations incomplete = %v, want %v", got, tc.incomplete)
 			}
 		})
 	}

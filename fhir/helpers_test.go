@@ -123,10 +123,18 @@ func listOf(t *testing.T, a *credential.Attributes, name string) []credential.En
 	return a.Lists[i]
 }
 
+// truncated reports whether a list left anything out (complete_since set, or incomplete).
 func truncated(t *testing.T, a *credential.Attributes, name string) bool {
 	t.Helper()
 	i, _, _ := a.Schema.List(name)
-	return a.Truncated[i]
+	return !a.Completeness[i].Complete()
+}
+
+// completenessOf returns a list's completeness.
+func completenessOf(t *testing.T, a *credential.Attributes, name string) credential.Completeness {
+	t.Helper()
+	i, _, _ := a.Schema.List(name)
+	return a.Completeness[i]
 }
 
 func scalar(t *testing.T, a *credential.Attributes, name string) string {

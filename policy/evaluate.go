@@ -26,11 +26,13 @@ import (
 //     Start (it was present on its start date);
 //   - exists: some entry of the families has its value in range, is in the window and has a status
 //     (and verification status) the predicate counts;
-//   - none: no entry of the families, whatever its status, with its value in range is in the
-//     window, and the list's completeness covers it (see Complete);
+//   - none: the list's completeness covers the window (not incomplete, complete_since ≤ the
+//     window's start; without a window nothing was left out), and no entry of the families,
+//     whatever its status, with its value in range is in the window;
 //   - latest: the entry of the families with the greatest (date, position in the issuer's list)
-//     — among same-dated entries the one the issuer lists last — exists, has its value in range
-//     and is in the window.
+//     — among same-dated entries the one the issuer lists last — exists, the list is not
+//     incomplete and complete since a date on or before it, and it has its value in range and is
+//     in the window.
 func (c *Compiled) Evaluate(a *credential.Attributes) (int, error) {
 	if a.Schema.ID != c.Schema.ID {
 		return 0, fmt.Errorf("credential is schema %s, policy %s", a.Schema.ID, c.Schema.ID)
@@ -86,12 +88,15 @@ func (c *Compiled) holds(a *credential.Attributes, p Pred) (bool, error) {
 		}
 		return false, nil
 	case None:
+		if !covers(a.Completeness[lp.List], lp.Window.Start) {
+			return false, nil
+		}
 		for _, e := range entries {
 			if lp.InFamily(e.Code) && lp.valueOK(e) && lp.inWindow(e, true) {
 				return false, nil
 			}
 		}
-		return !a.Truncated[lp.List], nil
+		return true, nil
 	case Latest:
 		best := -1
 		for j, e := range entries {
@@ -99,9 +104,26 @@ func (c *Compiled) holds(a *credential.Attributes, p Pred) (bool, error) {
 				best = j
 			}
 		}
-		return best >= 0 && lp.valueOK(entries[best]) && lp.inWindow(entries[best], false), nil
+		return best >= 0 && covers(a.Completeness[lp.List], entries[best].Date) &&
+			lp.valueOK(entries[best]) && lp.inWindow(entries[best], false), nil
 	}
 	return false, fmt.Errorf("unknown match %d", lp.Match)
+}
+
+// covers reports whether a list's completeness covers everything from day on (DESIGN.md,
+// Completeness): the list is not incomplete and complete_since (null = 1900-01-01) ≤ day. `none`
+// needs it from its window's start (no window: from 1900, so nothing may have been left out);
+// `latest` from the latest entry's date (every entry left out for capacity was last present
+// before complete_since, so none of them is newer).
+func covers(c credential.Completeness, day uint64) bool {
+	if c.Incomplete {
+		return false
+	}
+	if c.CompleteSince == "" {
+		return true
+	}
+	since, err := encode.Date(c.CompleteSince)
+	return err == nil && since <= day
 }
 
 // EncodedEntry is a list entry as the circuit sees it: code, value (fixed point), date and end

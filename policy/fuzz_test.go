@@ -57,7 +57,7 @@ func FuzzPolicy(f *testing.F) {
 			t.Fatalf("second compilation differs: %v", err)
 		}
 		empty := &credential.Attributes{Schema: c.Schema, Scalars: make([]string, len(c.Schema.Attributes)),
-			Lists: make([][]credential.Entry, len(c.Schema.Lists)), Truncated: make([]bool, len(c.Schema.Lists))}
+			Lists: make([][]credential.Entry, len(c.Schema.Lists)), Completeness: make([]credential.Completeness, len(c.Schema.Lists))}
 		for i, a := range c.Schema.Attributes {
 			switch a.Type {
 			case schema.Date:

@@ -119,8 +119,12 @@ func AttrField(name string) string { return "attr/" + name }
 // LengthField is the layout name of a list's true length.
 func LengthField(list string) string { return list + "/length" }
 
-// TruncatedField is the layout name of a list's truncation flag.
-func TruncatedField(list string) string { return list + "/truncated" }
+// CompleteSinceField is the layout name of a list's complete_since date (0 when nothing was left
+// out: the list is complete since 1900-01-01, the first encodable date).
+func CompleteSinceField(list string) string { return list + "/complete_since" }
+
+// IncompleteField is the layout name of a list's incomplete flag.
+func IncompleteField(list string) string { return list + "/incomplete" }
 
 // EntryField is the layout name of part ("code", "value", "date", "end", "status",
 // "verification") of entry i of a list.
@@ -154,7 +158,8 @@ func (s *Schema) credentialLayout() *Layout {
 		fields = append(fields, Field{AttrField(a.Name), a.Type.Bits()})
 	}
 	for _, l := range s.Lists {
-		fields = append(fields, Field{LengthField(l.Name), LengthBits}, Field{TruncatedField(l.Name), 1})
+		fields = append(fields, Field{LengthField(l.Name), LengthBits},
+			Field{CompleteSinceField(l.Name), WithinBits}, Field{IncompleteField(l.Name), 1})
 		for i := range l.Capacity {
 			fields = append(fields, Field{EntryField(l.Name, i, "code"), l.Code.Bits()})
 			if l.Value {

@@ -242,7 +242,7 @@ func credentialFieldCount(s *Schema) int {
 		if l.Verification != nil {
 			perEntry++
 		}
-		n += 2 + l.Capacity*perEntry
+		n += 3 + l.Capacity*perEntry
 	}
 	return n
 }
@@ -254,8 +254,8 @@ func TestLayoutSizes(t *testing.T) {
 		credFields, credElements int
 		polFields, polElements   int
 	}{
-		{Coverage(), 29, 6, 267, 14},
-		{Clinical(), 172, 15, 675, 18},
+		{Coverage(), 30, 6, 267, 14},
+		{Clinical(), 175, 15, 675, 18},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema.ID, func(t *testing.T) {
@@ -297,7 +297,8 @@ func TestLayoutSizes(t *testing.T) {
 			}
 			for _, l := range s.Lists {
 				cl.Index(LengthField(l.Name))
-				cl.Index(TruncatedField(l.Name))
+				cl.Index(CompleteSinceField(l.Name))
+				cl.Index(IncompleteField(l.Name))
 				for i := range l.Capacity {
 					if got := cl.Fields[cl.Index(EntryField(l.Name, i, "code"))].Bits; got != l.Code.Bits() {
 						t.Errorf("%s code is %d bits, want %d", l.Name, got, l.Code.Bits())

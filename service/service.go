@@ -444,7 +444,7 @@ func (s *Service) verify(ctx context.Context, req zkhealth.PresentationRequest, 
 
 // IssueInput is the body of a credential request: the attributes either as ATTRS.json
 // (Attributes) or read from a FHIR R4 Bundle (FHIR, with LOINC the observation codes to keep for
-// a clinical credential; nil means fhir.DefaultLOINC). Exactly one of Attributes and FHIR is set.
+// a clinical credential; nil signs every quantitative observation with a canonical unit). Exactly one of Attributes and FHIR is set.
 type IssueInput struct {
 	Schema           string          `json:"schema"`
 	HolderCommitment string          `json:"holder_commitment"`

@@ -4,6 +4,8 @@ package testfixture
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -70,12 +72,27 @@ func Quiet() { logger.Disable() }
 var setupOnce sync.Map // dir+circuit+backend -> *sync.Once
 
 // SharedKeysDir is the key directory every test binary of one `go test` run shares:
-// ZKHEALTH_TEST_KEYS when set, else zkhealth-test-keys in the system temp dir.
+// ZKHEALTH_TEST_KEYS when set, else zkhealth-test-keys-<checkout> in the system temp dir, where
+// <checkout> names the module root, so two checkouts on one machine (whose circuits may differ)
+// never regenerate each other's keys under a running test.
 func SharedKeysDir() string {
 	if dir := os.Getenv("ZKHEALTH_TEST_KEYS"); dir != "" {
 		return dir
 	}
-	return filepath.Join(os.TempDir(), "zkhealth-test-keys")
+	root := "unknown"
+	if wd, err := os.Getwd(); err == nil {
+		for dir := wd; ; dir = filepath.Dir(dir) {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				root = dir
+				break
+			}
+			if filepath.Dir(dir) == dir {
+				break
+			}
+		}
+	}
+	sum := sha256.Sum256([]byte(root))
+	return filepath.Join(os.TempDir(), "zkhealth-test-keys-"+hex.EncodeToString(sum[:6]))
 }
 
 // KeysDir returns SharedKeysDir with keys for the given schemas and backend set up once (see
