@@ -11,6 +11,7 @@ import (
 
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/internal/encode"
+	"github.com/zkhealth/zkhealth/internal/strictjson"
 	"github.com/zkhealth/zkhealth/service"
 )
 
@@ -39,56 +40,31 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	return data, nil
 }
 
-// decode reads one JSON object into v strictly (unknown fields refused, nothing after it) and
-// lets it validate itself. Errors name the field and never echo values.
+// decode reads one JSON object into v strictly (package strictjson: unknown fields and repeated
+// keys refused, nothing after it) and lets it validate itself. Errors name the field, or the
+// position of a syntax error, and never echo values.
 func (s *Server) decode(r *http.Request, v validator) error {
 	data, err := s.readBody(r)
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := strictjson.Unmarshal(data, v); err != nil {
 		return jsonError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return invalidf("body: trailing data after the JSON object")
 	}
 	return v.Validate()
 }
 
-// jsonError describes a decoding error by field and expected type.
+// jsonError describes a body strictjson refused: a field error as it is ("ttl_seconds: want an
+// integer"), anything about the document as a whole prefixed with "body: ".
 func jsonError(err error) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return invalidf("body: malformed JSON at byte %d", se.Offset)
-	case errors.As(err, &te):
-		if te.Field == "" {
-			return invalidf("body: want a JSON object")
-		}
-		return invalidf("%s: want %s", te.Field, jsonType(te.Type.String()))
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return invalidf("body: malformed JSON (unexpected end)")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return invalidf("%s: unknown field", strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`))
+	var se *strictjson.Error
+	if errors.As(err, &se) && se.Field != "" {
+		return invalidf("%s", se.Error())
+	}
+	if se != nil {
+		return invalidf("body: %s", se.Error())
 	}
 	return invalidf("body: malformed JSON")
-}
-
-func jsonType(goType string) string {
-	switch {
-	case goType == "string":
-		return "a string"
-	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "*int"):
-		return "an integer"
-	case goType == "bool":
-		return "a boolean"
-	case strings.HasPrefix(goType, "[]"):
-		return "an array"
-	}
-	return "an object"
 }
 
 // isObject reports whether raw is a JSON object.
