@@ -210,7 +210,8 @@ func TestRefusals(t *testing.T) {
 		code   string
 		msg    string // substring the message must hold
 	}{
-		{"ErrMalformedJSON", servertest.Request{Method: "POST", Path: "/v1/requests", Key: verifierKey, Body: `{"policy_id":`}, 400, "invalid_request", "body"},
+		{"ErrMalformedJSON", servertest.Request{Method: "POST", Path: "/v1/requests", Key: verifierKey, Body: `{"policy_id":`}, 400, "invalid_request",
+			"body: malformed JSON at line 1, column 14: unexpected end of input"},
 		{"ErrMissingField", servertest.Request{Method: "POST", Path: "/v1/requests", Key: verifierKey, Body: `{}`}, 400, "invalid_request", "policy_id"},
 		{"ErrBadTTL", servertest.Request{Method: "POST", Path: "/v1/requests", Key: verifierKey, Body: map[string]any{"policy_id": pid, "ttl_seconds": 0}}, 400, "invalid_request", "ttl_seconds"},
 		{"ErrBadSecret", servertest.Request{Method: "POST", Path: "/v1/proofs", Key: holderKey,
@@ -218,6 +219,10 @@ func TestRefusals(t *testing.T) {
 		{"ErrBadAttribute", servertest.Request{Method: "POST", Path: "/v1/credentials", Key: issuerKey,
 			Body: map[string]any{"schema": "clinical", "holder_commitment": "0x01", "attributes": map[string]any{"birth_date": "1976-13-45", "sex": "male"}}},
 			400, "invalid_request", "birth_date"},
+		// the words the CLI uses for the same mistake (cli: TestUsageErrors/AttrsBirthDate1850)
+		{"ErrBirthDate1850", servertest.Request{Method: "POST", Path: "/v1/credentials", Key: issuerKey,
+			Body: map[string]any{"schema": "clinical", "holder_commitment": "0x01", "attributes": map[string]any{"birth_date": "1850-01-16", "sex": "male"}}},
+			400, "invalid_request", "birth_date: out of range (want a date YYYY-MM-DD from 1900-01-01 to 2099-12-31)"},
 		{"ErrBadPolicy", servertest.Request{Method: "POST", Path: "/v1/policies", Key: verifierKey,
 			Body: `{"schema":"coverage","scope":"s","predicates":[{"attribute":"shoe_size","op":"eq","value":"9"}]}`}, 400, "invalid_request", "predicate 0"},
 		{"ErrMalformedProof", servertest.Request{Method: "POST", Path: "/v1/verify", Key: verifierKey,
@@ -248,7 +253,7 @@ func TestRefusals(t *testing.T) {
 			if r.Status != tc.status || r.ErrorCode() != tc.code || !strings.Contains(r.ErrorMessage(), tc.msg) {
 				t.Errorf("got %d %s; want %d %s naming %q", r.Status, r.Body, tc.status, tc.code, tc.msg)
 			}
-			for _, leak := range []string{"1976-13-45", h.key.SecretHex(), privMemberID, privPayer} {
+			for _, leak := range []string{"1976-13-45", "1850", h.key.SecretHex(), privMemberID, privPayer} {
 				if strings.Contains(string(r.Body), leak) {
 					t.Errorf("answer echoes %q", leak)
 				}

@@ -321,7 +321,7 @@ func TestProveTamperedCredential(t *testing.T) {
 			a["conditions"].([]any)[0].(map[string]any)["code"] = "ZZ9.SECRET"
 		}, ExitUsage, []string{"conditions[0].code"}, []string{"ZZ9", "SECRET"}},
 		{"UnknownField", func(c map[string]any) { c["comment"] = "x" },
-			ExitUsage, []string{"credential.json: credential:", "comment"}, nil},
+			ExitUsage, []string{"credential.json: comment: unknown field"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			is := issueCLI(t, "clinical", testfixture.ClinicalAttrs, testfixture.ClinicalPolicy)
@@ -406,7 +406,9 @@ func TestUsageErrors(t *testing.T) {
 		{"AttrsBadICD10", issue("clinical", clinAttrs("c1.json", `"E11.9"`, `"E1.19"`)), []string{"conditions[0].code"}, []string{"E1.19"}},
 		{"AttrsBadLOINCCheckDigit", issue("clinical", clinAttrs("c2.json", `"4548-4"`, `"4548-3"`)), []string{"observations[0].code"}, []string{"4548-3"}},
 		{"AttrsUnknownUnit", issue("clinical", clinAttrs("c3.json", `"unit": "%"`, `"unit": "furlongs"`)),
-			[]string{"observations[0].value", "unit"}, []string{"furlongs", "7.5"}},
+			[]string{"observations[0].unit: unit without a known conversion"}, []string{"furlongs", "7.5"}},
+		{"AttrsBirthDate1850", issue("clinical", clinAttrs("c4.json", `"1976-01-16"`, `"1850-01-16"`)),
+			[]string{"c4.json: birth_date: out of range (want a date YYYY-MM-DD from 1900-01-01 to 2099-12-31)"}, []string{"1850"}},
 		{"AttrsNotJSON", issue("coverage", file("garbage.json", "{not json")),
 			[]string{"garbage.json", "malformed JSON at line 1, column 2: want an object key"}, []string{"repeats a key"}},
 		{"PolicyUnknownAttribute", prove(policyWith("p1.json", `{"attribute": "height", "op": "gte", "value": "1"}`)),

@@ -17,6 +17,7 @@ import (
 	"io"
 	"math/big"
 	"reflect"
+	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
@@ -90,14 +91,14 @@ func IssueAttributes(key *IssuerKey, a *Attributes, holderCommitment fr.Element,
 	}
 	issued, err := encode.Date(issuedOn)
 	if err != nil {
-		return nil, &FieldError{Field: "issued_on", Err: encodeError(err, wantDate)}
+		return nil, at("issued_on", encodeError(err, wantDate))
 	}
 	expires, err := encode.Date(expiresOn)
 	if err != nil {
-		return nil, &FieldError{Field: "expires_on", Err: encodeError(err, wantDate)}
+		return nil, at("expires_on", encodeError(err, wantDate))
 	}
 	if expires < issued {
-		return nil, fieldErr("expires_on", "before issued_on")
+		return nil, fieldErr("expires_on", ReasonBeforeIssued, "")
 	}
 	h := Header{HolderCommitment: holderCommitment, IssuedOn: issuedOn, ExpiresOn: expiresOn}
 	if _, err := io.ReadFull(rnd, h.ID[:]); err != nil {
@@ -151,11 +152,11 @@ func Commitment(s *schema.Schema, values []*big.Int) (fr.Element, error) {
 // Parse reads CREDENTIAL.json strictly (size-limited, unknown fields refused).
 func Parse(data []byte) (*Credential, error) {
 	if len(data) > MaxSize {
-		return nil, fieldErr("credential", "larger than %d bytes", MaxSize)
+		return nil, fieldErr("", ReasonTooLarge, fmt.Sprintf("at most %d bytes", MaxSize))
 	}
 	var c Credential
 	if err := strictUnmarshal(data, &c); err != nil {
-		return nil, fieldErr("credential", "%v", err)
+		return nil, jsonFieldErr("", err)
 	}
 	return &c, nil
 }
@@ -164,34 +165,34 @@ func Parse(data []byte) (*Credential, error) {
 // the attributes as written. It does not check the signature: call Verify.
 func (c *Credential) Decode() (*Decoded, error) {
 	if c.Version != Version {
-		return nil, fieldErr("version", "unsupported credential version %d", c.Version)
+		return nil, fieldErr("version", ReasonUnsupported, fmt.Sprintf("%d", Version))
 	}
 	s, err := schema.Get(c.Schema)
 	if err != nil {
-		return nil, fieldErr("schema", "%v", err)
+		return nil, &FieldError{Field: "schema", Reason: ReasonNotInSet, Want: "one of " + strings.Join(schemaIDs(), ", "), Err: err}
 	}
 	a, err := ParseAttributes(s, c.Attributes)
 	if err != nil {
 		return nil, err
 	}
 	if !isNormal(c.Attributes, a) {
-		return nil, fieldErr("attributes", "not as issued (re-spelt, reordered or changed below the encoding's precision)")
+		return nil, fieldErr("attributes", ReasonNotAsIssued, "")
 	}
 	for _, name := range c.Truncated {
 		i, _, ok := s.List(name)
 		if !ok {
-			return nil, fieldErr("truncated", "unknown list %q", name)
+			return nil, fieldErr("truncated", ReasonNotInSet, "names of lists of schema "+s.ID)
 		}
 		a.Truncated[i] = true
 	}
 	var h Header
 	if h.HolderCommitment, err = fieldhash.ParseHex(c.HolderCommitment); err != nil {
-		return nil, fieldErr("holder_commitment", "%v", err)
+		return nil, &FieldError{Field: "holder_commitment", Reason: ReasonMalformed, Want: "a field element in hex", Err: err}
 	}
 	h.IssuedOn, h.ExpiresOn = c.IssuedOn, c.ExpiresOn
 	id, err := hex.DecodeString(c.ID)
 	if err != nil || len(id) != len(h.ID) {
-		return nil, fieldErr("id", "want %d bytes of hex", len(h.ID))
+		return nil, fieldErr("id", ReasonMalformed, fmt.Sprintf("%d bytes of hex", len(h.ID)))
 	}
 	copy(h.ID[:], id)
 	vals, err := a.Values(h)
@@ -204,14 +205,14 @@ func (c *Credential) Decode() (*Decoded, error) {
 	}
 	d := &Decoded{Schema: s, Attributes: a, Header: h, Values: vals, Commitment: commit}
 	if d.Issuer, err = ParsePublicKey(c.Issuer); err != nil {
-		return nil, fieldErr("issuer", "%v", err)
+		return nil, &FieldError{Field: "issuer", Reason: ReasonMalformed, Want: "an issuer public key in hex", Err: err}
 	}
 	sig, err := hex.DecodeString(c.Signature)
 	if err != nil {
-		return nil, fieldErr("signature", "not hex")
+		return nil, fieldErr("signature", ReasonMalformed, "an EdDSA signature in hex")
 	}
 	if n, err := d.Signature.SetBytes(sig); err != nil || n != len(sig) {
-		return nil, fieldErr("signature", "not an EdDSA signature")
+		return nil, fieldErr("signature", ReasonMalformed, "an EdDSA signature in hex")
 	}
 	return d, nil
 }

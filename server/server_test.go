@@ -65,9 +65,10 @@ func (f *fakeService) Verify(ctx context.Context, id string, pf *zkhealth.ProofF
 	return service.VerifyResult{}, false, notFound()
 }
 func (f *fakeService) Issue(context.Context, service.IssueInput) (*credential.Credential, error) {
-	// A malformed attribute whose message quotes the value, as package encode's do.
+	// A malformed attribute whose cause quotes the value, as package encode's errors do: the
+	// FieldError's text never renders its cause.
 	return nil, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("credential: %w",
-		&credential.FieldError{Field: "birth_date", Err: fmt.Errorf("%w: encode: bad date \"1976-13-45\"", credential.ErrMalformed)}))
+		&credential.FieldError{Field: "birth_date", Reason: credential.ReasonMalformed, Err: fmt.Errorf("encode: bad date \"1976-13-45\"")}))
 }
 func (f *fakeService) RegisterIssuer(context.Context, string, string) (zkhealth.Issuer, error) {
 	return zkhealth.Issuer{}, errors.New("disk on fire at /secret/path")
