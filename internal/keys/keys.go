@@ -320,3 +320,43 @@ func bufio(r io.Reader) io.Reader {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// Registry is a read-only set of loaded key sets, one per circuit: what a service lists as its
+// circuits and serves as their verifying keys. Each verifying key is serialised once, in
+// NewRegistry. It is safe for concurrent use.
+type Registry struct {
+	infos []Info
+	vks   map[string][]byte // compressed verifying key by circuit id
+}
+
+// NewRegistry serialises the verifying key of each set (nil sets are skipped). Circuits lists
+// them in the order given.
+func NewRegistry(sets ...*Keys) (*Registry, error) {
+	r := &Registry{vks: map[string][]byte{}}
+	for _, k := range sets {
+		if k == nil {
+			continue
+		}
+		w, ok := k.VK.(io.WriterTo)
+		if !ok {
+			return nil, fmt.Errorf("verifying key of %s cannot be serialised", k.Info.Circuit)
+		}
+		var buf bytes.Buffer
+		if _, err := w.WriteTo(&buf); err != nil {
+			return nil, fmt.Errorf("serialise verifying key of %s: %w", k.Info.Circuit, err)
+		}
+		r.infos = append(r.infos, k.Info)
+		r.vks[k.Info.Circuit] = buf.Bytes()
+	}
+	return r, nil
+}
+
+// Circuits describes the registered circuits.
+func (r *Registry) Circuits() []Info { return append([]Info(nil), r.infos...) }
+
+// VerifyingKey returns a copy of the circuit's compressed verifying key, or false when the
+// registry has no such circuit.
+func (r *Registry) VerifyingKey(circuit string) ([]byte, bool) {
+	vk, ok := r.vks[circuit]
+	return bytes.Clone(vk), ok
+}
