@@ -37,6 +37,8 @@ const (
 	ERateLimited = "rate_limited"
 	// ETooLarge: the request body is over the limit.
 	ETooLarge = "body_too_large"
+	// EMethod: the path exists, but not with this method (HTTP only).
+	EMethod = "method_not_allowed"
 	// EInternal: anything else; its message is not shown to clients.
 	EInternal = "internal"
 )

@@ -12,6 +12,7 @@ import (
 	"github.com/zkhealth/zkhealth/fhir"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
 	"github.com/zkhealth/zkhealth/server/servertest"
+	"github.com/zkhealth/zkhealth/verifier"
 )
 
 // TestEndToEnd runs the insurer and trial flows over HTTP in both modes, with the proof and
@@ -245,6 +246,10 @@ func TestRefusals(t *testing.T) {
 			Body: map[string]any{"request_id": expired.ID, "proof": proof}}, 410, "expired", ""},
 		{"ErrBodyTooLarge", servertest.Request{Method: "POST", Path: "/v1/policies", Key: verifierKey, Body: `{"scope":"` + strings.Repeat("x", 1<<20) + `"}`}, 413, "body_too_large", ""},
 		{"ErrNotSatisfied", servertest.Request{Method: "POST", Path: "/v1/proofs", Key: holderKey, Body: proveBody(unsatisfied.ID, h)}, 422, "policy_not_satisfied", "predicate 1"},
+		// the asynchronous call runs the synchronous one's checks before queueing
+		{"ErrNotSatisfiedAsync", servertest.Request{Method: "POST", Path: "/v1/proofs?async=true", Key: holderKey, Body: proveBody(unsatisfied.ID, h)}, 422, "policy_not_satisfied", "predicate 1"},
+		{"ErrUntrustedIssuerAsync", servertest.Request{Method: "POST", Path: "/v1/proofs?async=true", Key: holderKey, Body: proveBody(req.ID, untrusted)}, 422, "credential_invalid", "issuer"},
+		{"ErrBadSignatureAsync", servertest.Request{Method: "POST", Path: "/v1/proofs?async=true", Key: holderKey, Body: proveBody(req.ID, tampered)}, 422, "credential_invalid", "signature"},
 		{"ErrUntrustedIssuer", servertest.Request{Method: "POST", Path: "/v1/proofs", Key: holderKey, Body: proveBody(req.ID, untrusted)}, 422, "credential_invalid", "issuer"},
 		{"ErrBadSignature", servertest.Request{Method: "POST", Path: "/v1/proofs", Key: holderKey, Body: proveBody(req.ID, tampered)}, 422, "credential_invalid", "signature"},
 	} {
@@ -262,10 +267,21 @@ func TestRefusals(t *testing.T) {
 	}
 
 	t.Run("ReplayedProof", func(t *testing.T) {
+		// bound to its request's challenge: invalid, with that reason, and no word on first use
 		other := a.openRequest(t, pid, 0)
-		res, _ := a.verify(t, other.ID, proof)
-		if res.Valid || res.Reason == "" {
-			t.Errorf("proof for %s verified against %s: %+v", req.ID, other.ID, res)
+		r := a.do(t, 200, servertest.Request{Method: "POST", Path: "/v1/verify", Key: verifierKey,
+			Body: map[string]any{"request_id": other.ID, "proof": proof}})
+		var res verifyResult
+		r.JSON(t, &res)
+		if res.Valid || res.Reason != verifier.ReasonChallenge || strings.Contains(string(r.Body), "first_use") {
+			t.Errorf("proof for %s verified against %s: %s, want invalid, %s, no first_use", req.ID, other.ID, r.Body, verifier.ReasonChallenge)
+		}
+	})
+
+	t.Run("ErrMethodNotAllowed", func(t *testing.T) {
+		r, _ := a.c.Try(servertest.Request{Method: "GET", Path: "/v1/proofs", Key: holderKey})
+		if r.Status != 405 || r.ErrorCode() != "method_not_allowed" || r.Header.Get("Allow") != "POST" {
+			t.Errorf("GET /v1/proofs: %d %s Allow %q, want 405 method_not_allowed Allow POST", r.Status, r.Body, r.Header.Get("Allow"))
 		}
 	})
 

@@ -23,6 +23,7 @@ var codes = map[string]int{
 	zkhealth.ENotFound:     http.StatusNotFound,
 	zkhealth.EExpired:      http.StatusGone,
 	zkhealth.ETooLarge:     http.StatusRequestEntityTooLarge,
+	zkhealth.EMethod:       http.StatusMethodNotAllowed,
 	zkhealth.ENotSatisfied: http.StatusUnprocessableEntity,
 	zkhealth.ECredential:   http.StatusUnprocessableEntity,
 	zkhealth.ERateLimited:  http.StatusTooManyRequests,

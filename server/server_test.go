@@ -26,7 +26,7 @@ type fakeService struct {
 	circuits func() []service.Circuit
 	ready    func(ctx context.Context) error
 	request  func(ctx context.Context, id string) (zkhealth.PresentationRequest, error)
-	verify   func(ctx context.Context, id string, f *zkhealth.ProofFile) (service.VerifyResult, bool, error)
+	verify   func(ctx context.Context, in service.VerifyInput) (service.Verification, error)
 }
 
 func notFound() error { return zkhealth.Errorf(zkhealth.ENotFound, "No such thing.") }
@@ -37,7 +37,10 @@ func (f *fakeService) RegisterPolicy(context.Context, []byte) (zkhealth.StoredPo
 func (f *fakeService) Policy(context.Context, string) (zkhealth.StoredPolicy, error) {
 	return zkhealth.StoredPolicy{}, notFound()
 }
-func (f *fakeService) OpenRequest(context.Context, string, string, time.Duration) (zkhealth.PresentationRequest, error) {
+func (f *fakeService) OpenRequest(_ context.Context, in service.RequestInput) (zkhealth.PresentationRequest, error) {
+	if err := in.Validate(); err != nil {
+		return zkhealth.PresentationRequest{}, err
+	}
 	return zkhealth.PresentationRequest{}, notFound()
 }
 func (f *fakeService) Request(ctx context.Context, id string) (zkhealth.PresentationRequest, error) {
@@ -47,6 +50,9 @@ func (f *fakeService) Request(ctx context.Context, id string) (zkhealth.Presenta
 	return zkhealth.PresentationRequest{}, notFound()
 }
 func (f *fakeService) Prove(ctx context.Context, in service.ProveInput) ([]byte, bool, error) {
+	if err := in.Validate(); err != nil {
+		return nil, false, err
+	}
 	if f.prove != nil {
 		return f.prove(ctx, in)
 	}
@@ -58,11 +64,11 @@ func (f *fakeService) ProveAsync(context.Context, service.ProveInput) (string, e
 func (f *fakeService) Job(context.Context, string) (zkhealth.Job, error) {
 	return zkhealth.Job{}, notFound()
 }
-func (f *fakeService) Verify(ctx context.Context, id string, pf *zkhealth.ProofFile) (service.VerifyResult, bool, error) {
+func (f *fakeService) Verify(ctx context.Context, in service.VerifyInput) (service.Verification, error) {
 	if f.verify != nil {
-		return f.verify(ctx, id, pf)
+		return f.verify(ctx, in)
 	}
-	return service.VerifyResult{}, false, notFound()
+	return service.Verification{}, notFound()
 }
 func (f *fakeService) Issue(context.Context, service.IssueInput) (*credential.Credential, error) {
 	// A malformed attribute whose cause quotes the value, as package encode's errors do: the
@@ -70,7 +76,7 @@ func (f *fakeService) Issue(context.Context, service.IssueInput) (*credential.Cr
 	return nil, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("credential: %w",
 		&credential.FieldError{Field: "birth_date", Reason: credential.ReasonMalformed, Err: fmt.Errorf("encode: bad date \"1976-13-45\"")}))
 }
-func (f *fakeService) RegisterIssuer(context.Context, string, string) (zkhealth.Issuer, error) {
+func (f *fakeService) RegisterIssuer(context.Context, service.IssuerInput) (zkhealth.Issuer, error) {
 	return zkhealth.Issuer{}, errors.New("disk on fire at /secret/path")
 }
 func (f *fakeService) Issuers(context.Context) ([]zkhealth.Issuer, error) { return nil, nil }
@@ -134,6 +140,30 @@ func newHarness(t *testing.T, svc Service, mod func(*Deps)) *harness {
 }
 
 var validProveBody = map[string]any{"request_id": "req_1", "credential": map[string]any{"version": 1}, "holder_secret": "00"}
+
+// TestMethodNotAllowed: a known path with another method answers 405 with an Allow header, an
+// unknown path 404.
+func TestMethodNotAllowed(t *testing.T) {
+	h := newHarness(t, &fakeService{}, nil)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		code, allow  string
+	}{
+		{"GET", "/v1/proofs", 405, "method_not_allowed", "POST"},
+		{"DELETE", "/v1/requests/req_1", 405, "method_not_allowed", "GET"},
+		{"PUT", "/v1/policies", 405, "method_not_allowed", "POST"},
+		{"POST", "/healthz", 405, "method_not_allowed", "GET"},
+		{"GET", "/v1/nothing", 404, "not_found", ""},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			r, _ := h.c.Try(servertest.Request{Method: tc.method, Path: tc.path, Key: holderKey})
+			if r.Status != tc.status || r.ErrorCode() != tc.code || r.Header.Get("Allow") != tc.allow {
+				t.Errorf("got %d %s Allow %q; want %d %s Allow %q", r.Status, r.Body, r.Header.Get("Allow"), tc.status, tc.code, tc.allow)
+			}
+		})
+	}
+}
 
 func TestStatusOf(t *testing.T) {
 	for code, want := range map[string]int{
@@ -411,6 +441,24 @@ func TestOpenAPIValidation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			err := h.c.Validate(req, &tc.resp)
 			if (err == nil) != tc.ok {
+				t.Errorf("Validate = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+	// a valid proof carries first_use, an invalid one its reason and no first_use
+	verify := httptest.NewRequest("POST", "http://x/v1/verify", nil)
+	for _, tc := range []struct {
+		name, body string
+		ok         bool
+	}{
+		{"Valid", `{"valid":true,"nullifier":"0x01","first_use":true}`, true},
+		{"Invalid", `{"valid":false,"reason":"challenge_mismatch","nullifier":"0x01"}`, true},
+		{"ErrValidWithoutFirstUse", `{"valid":true,"nullifier":"0x01"}`, false},
+		{"ErrInvalidWithFirstUse", `{"valid":false,"reason":"challenge_mismatch","nullifier":"0x01","first_use":false}`, false},
+	} {
+		t.Run("Verify"+tc.name, func(t *testing.T) {
+			resp := servertest.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}, "X-Cache": {"miss"}}, Body: []byte(tc.body)}
+			if err := h.c.Validate(verify, &resp); (err == nil) != tc.ok {
 				t.Errorf("Validate = %v, want ok=%v", err, tc.ok)
 			}
 		})
