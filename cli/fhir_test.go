@@ -6,18 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/zkhealth/zkhealth/internal/testfixture"
 )
 
-// synthea is the directory of the shared Synthea bundles.
-const synthea = "../../shared/fixtures/fhir/synthea"
-
+// syntheaBundle is the path of the shared Synthea bundle whose file name starts with first.
 func syntheaBundle(t *testing.T, first string) string {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(synthea, first+"_*.json"))
-	if err != nil || len(paths) != 1 {
-		t.Fatalf("fixture %s: %v %v", first, paths, err)
-	}
-	return paths[0]
+	return testfixture.SyntheaPath(t, first)
 }
 
 // t2dmPolicy is condition E11 and the latest HbA1c 7.0–10.5 % within 365 days.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -221,14 +220,7 @@ func TestExpiredRequestBeatsCache(t *testing.T) {
 func TestIssueFHIR(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	paths, _ := filepath.Glob("../../shared/fixtures/fhir/synthea/Louis_Maggio_*.json")
-	if len(paths) != 1 {
-		t.Fatalf("Louis_Maggio bundle: %v", paths)
-	}
-	louis, err := os.ReadFile(paths[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	louis := testfixture.SyntheaBundle(t, "Louis_Maggio")
 	hc := e.issued.Credential.HolderCommitment
 	t.Run("OK", func(t *testing.T) {
 		for _, sc := range []string{"clinical", "coverage"} {
