@@ -115,6 +115,7 @@ Exit codes:
       --policy policy.json --challenge 0x… --out proof.json
   zkhealth verify --keys keys --proof proof.json --policy policy.json \
       --issuer-pub … --challenge 0x…`,
+		Version:       version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          cobra.NoArgs,
@@ -124,6 +125,7 @@ Exit codes:
 	}
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return nonEmptyRequired(cmd) }
 	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)

@@ -590,3 +590,12 @@ func TestHelp(t *testing.T) {
 		})
 	}
 }
+
+// TestVersion: --version prints one line naming the module version, the commit (or why it is not
+// known) and the Go version, and exits 0.
+func TestVersion(t *testing.T) {
+	r := zk(t, "--version")
+	if r.code != ExitOK || r.stderr != "" || !regexp.MustCompile(`^zkhealth \S+ \((commit [0-9a-f]+|commit unknown: built without VCS information)[^)]*\) go1\.\d+\S*\n$`).MatchString(r.stdout) {
+		t.Fatalf("--version: %v", r)
+	}
+}
