@@ -14,7 +14,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -172,7 +171,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		mode = "redis"
 	}
 	m.log.Info("zkhealth serving", "addr", m.Addr(), "mode", mode, "backend", cfg.Backend,
-		"prove_workers", cfg.ProveWorkers, "queue_capacity", cfg.QueueCapacity)
+		"prove_workers", cfg.ProveWorkers, "queue_capacity", cfg.QueueCapacity, "pid", os.Getpid())
 	return nil
 }
 
@@ -293,9 +292,12 @@ func (c Config) buildCore(ctx context.Context, log *slog.Logger) (_ *core, err e
 	for _, s := range schema.All() {
 		circuits = append(circuits, s.Circuit)
 	}
+	start := time.Now()
+	log.Info("loading circuit keys…", "keys_dir", out.keyDir)
 	if out.prover, err = prover.New(out.keyDir, out.backend, circuits, c.ProveWorkers); err != nil {
 		return nil, err
 	}
+	log.Info("circuit keys loaded in "+time.Since(start).Round(100*time.Millisecond).String(), "keys_dir", out.keyDir)
 	defer func() {
 		if err != nil {
 			out.close()
@@ -403,7 +405,7 @@ func redactURL(err error) string {
 
 // ensureKeys returns the directory to load circuit keys from. Config.KeysDir is used as it is;
 // otherwise DataDir/keys is set up (idempotent; new keys come from a development setup, which is
-// logged loudly at warn level).
+// logged loudly at warn level), logging each circuit's progress and the time it took.
 func (c Config) ensureKeys(ctx context.Context, log *slog.Logger, backend keys.Backend) (string, error) {
 	if c.KeysDir != "" {
 		return c.KeysDir, nil
@@ -417,15 +419,9 @@ func (c Config) ensureKeys(ctx context.Context, log *slog.Logger, backend keys.B
 	}
 	defer unlock()
 	for _, s := range schema.All() {
-		var out bytes.Buffer
-		info, reused, err := keys.Setup(ctx, dir, s, backend, &out)
+		info, reused, err := keys.Setup(ctx, dir, s, backend, log.With("keys_dir", dir))
 		if err != nil {
 			return "", zkhealth.Wrap(zkhealth.EUnavailable, fmt.Errorf("key setup: %w", err))
-		}
-		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-			if line != "" {
-				log.Warn(line, "circuit", s.Circuit, "keys_dir", dir)
-			}
 		}
 		if reused && info.Development {
 			log.Warn("DEVELOPMENT SETUP keys in use: whoever ran the setup can forge proofs; never use them in production",

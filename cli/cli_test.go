@@ -551,6 +551,12 @@ func TestSetupKeepsKeys(t *testing.T) {
 	if strings.Contains(r.stderr, "WARNING") {
 		t.Errorf("setup made new keys: %q", r.stderr)
 	}
+	// progress on stderr: what it does, and how long it took
+	for _, s := range schema.All() {
+		if !regexp.MustCompile(`setting up ` + s.Circuit + ` keys \(groth16\)…\n` + s.Circuit + ` keys \(groth16\) unchanged, kept \(checked in [0-9.hms]+\)\n`).MatchString(r.stderr) {
+			t.Errorf("no progress for %s on stderr: %q", s.Circuit, r.stderr)
+		}
+	}
 	wantFailure(t, zk(t, "setup", "--keys", dir, "--schema", "dental"), ExitUsage, []string{"--schema", "dental"})
 }
 

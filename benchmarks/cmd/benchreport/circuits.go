@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -103,7 +102,7 @@ func measureSetup(o options) (*CircuitResult, error) {
 	}
 	defer os.RemoveAll(dir)
 	t := time.Now()
-	_, _, err = keys.Setup(context.Background(), dir, uc.Schema, be, io.Discard)
+	_, _, err = keys.Setup(context.Background(), dir, uc.Schema, be, nil)
 	if err != nil {
 		return nil, err
 	}
