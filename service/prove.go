@@ -123,6 +123,11 @@ func (p *Proofs) check(ctx context.Context, in ProveInput) (*checked, error) {
 	if err != nil {
 		return nil, err
 	}
+	return p.checkFor(ctx, req, in)
+}
+
+// checkFor is check for a validated input and its loaded request.
+func (p *Proofs) checkFor(ctx context.Context, req *Presentation, in ProveInput) (*checked, error) {
 	cred, err := credential.Parse(in.Credential)
 	if err != nil {
 		return nil, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("credential: %w", err))
@@ -161,14 +166,15 @@ func (p *Proofs) Prove(ctx context.Context, in ProveInput) (proofJSON []byte, hi
 	if err := in.Validate(); err != nil {
 		return nil, false, err
 	}
-	if _, err := p.requests.get(ctx, in.RequestID); err != nil {
+	req, err := p.requests.get(ctx, in.RequestID) // read once, before the cache
+	if err != nil {
 		return nil, false, err
 	}
 	key := p.cacheKey(in)
 	if cached, ok := cacheGet(ctx, p.d.Metrics, p.d.Logger, p.d.Cache, "proof", key); ok {
 		return cached, true, nil
 	}
-	c, err := p.check(ctx, in)
+	c, err := p.checkFor(ctx, req, in)
 	if err != nil {
 		return nil, false, err
 	}

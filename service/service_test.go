@@ -329,11 +329,14 @@ func TestAsyncPreCheck(t *testing.T) {
 func TestRequestParsedOnce(t *testing.T) {
 	e := newEnv(t)
 	f := e.prove(t)
+	if n := e.store.requestReads.Load(); n != 1 {
+		t.Errorf("a proof read the request %d times, want once", n)
+	}
 	v1, v2 := e.verify(t, e.req.ID, f), e.verify(t, e.req.ID, f)
 	if v1.Request == nil || v1.Request != v2.Request || v1.Request.Compiled == nil {
 		t.Fatalf("verifications used presentations %p and %p, want one, compiled", v1.Request, v2.Request)
 	}
-	if n := e.store.requestReads.Load(); n < 3 {
+	if n := e.store.requestReads.Load(); n != 3 {
 		t.Errorf("the store was asked for the request %d times, want once per call (3)", n)
 	}
 	// a request this process did not open (another serve process of the deployment)
