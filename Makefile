@@ -2,11 +2,14 @@
 GO       ?= go
 BIN      := bin/zkhealth
 PKGS     := ./...
+# The commit `zkhealth --version` names: the toolchain stamps it too (-buildvcs), except in a git
+# worktree, which it does not recognise.
+COMMIT   := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
 
 .PHONY: build test bench run lint fuzz clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/zkhealth
+	$(GO) build -buildvcs=auto -ldflags "-X github.com/zkhealth/zkhealth/cli.linkedCommit=$(COMMIT)" -o $(BIN) ./cmd/zkhealth
 
 # Tests need Redis: REDIS_URL when set, else a private redis-server the tests start themselves.
 test:
@@ -24,9 +27,11 @@ bench:
 	@bash -o pipefail -c "$(GO) test -run '^$$' -bench . -benchmem -timeout 14m ./benchmarks/ | tee benchmarks/results/bench.txt"
 	$(GO) run ./benchmarks/cmd/benchreport -out benchmarks/results -readme README.md
 
-# The service in its embedded default: no Redis, state and dev keys under ./data.
-run:
-	$(GO) run ./cmd/zkhealth serve --dev
+# The service in its embedded default: no Redis, state and dev keys under ./data. The binary
+# replaces the recipe's shell (exec), so it is make's own child: a SIGTERM to make, or to the pid
+# the server logs, stops the server (`go run` would leave it running).
+run: build
+	exec $(BIN) serve --dev
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -41,5 +46,8 @@ fuzz:
 	  done; \
 	done
 
+# Everything the commands above generate: the binary, the service's data (state and circuit
+# keys), the walkthrough's key directory, the tests' shared key directory and benchmark scratch.
+# It does not touch benchmarks/results.
 clean:
-	rm -rf bin data
+	rm -rf bin data zkkeys benchmarks/results/tmp "$${ZKHEALTH_TEST_KEYS:-$${TMPDIR:-/tmp}/zkhealth-test-keys}"

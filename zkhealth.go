@@ -37,6 +37,8 @@ const (
 	ERateLimited = "rate_limited"
 	// ETooLarge: the request body is over the limit.
 	ETooLarge = "body_too_large"
+	// EMethod: the path exists, but not with this method (HTTP only).
+	EMethod = "method_not_allowed"
 	// EInternal: anything else; its message is not shown to clients.
 	EInternal = "internal"
 )
@@ -105,17 +107,19 @@ type Issuer struct {
 
 // Store is the service's durable state: policies, presentation requests, the nullifier registry
 // and the issuer registry. Implementations: package bolt (embedded, on disk) and package
-// redis (shared by several processes).
+// redis (shared by several processes); internal/porttest.Store is the contract they pass.
 //
-// Errors: ENotFound for unknown ids, EExpired for expired requests, EUnavailable when the backing
-// store cannot answer. No method stores attribute values or holder secrets.
+// Errors: EInvalid for an empty id, key or argument, ENotFound for unknown ids, EExpired for
+// expired requests, EUnavailable when the backing store cannot answer. No method stores attribute
+// values or holder secrets.
 type Store interface {
 	// PutPolicy stores a policy under its id; storing an existing id again is a no-op.
 	PutPolicy(ctx context.Context, p StoredPolicy) error
 	// Policy returns the policy with the id, or ENotFound.
 	Policy(ctx context.Context, id string) (StoredPolicy, error)
-	// PutRequest stores a presentation request. It stays readable until ExpiresAt and answers
-	// EExpired (not ENotFound) for at least a day after that.
+	// PutRequest stores a presentation request (EInvalid without an id or an expiry), replacing
+	// one with the same id. It stays readable until ExpiresAt and answers EExpired (not
+	// ENotFound) for at least a day after that.
 	PutRequest(ctx context.Context, r PresentationRequest) error
 	// Request returns the request, ENotFound, or EExpired once now is past ExpiresAt.
 	Request(ctx context.Context, id string, now time.Time) (PresentationRequest, error)
@@ -123,14 +127,16 @@ type Store interface {
 	// verification: a hash of request and proof) and reports whether that claim is the one that
 	// first recorded it. It is atomic and idempotent: of concurrent calls with different claims
 	// exactly one sees true, and repeating the winning claim sees true again, so a verification
-	// retried after a crash or raced by an identical one keeps its first answer.
+	// retried after a crash or raced by an identical one keeps its first answer. Distinct
+	// (scope, nullifier) pairs never collide; an empty argument is EInvalid.
 	UseNullifier(ctx context.Context, scope, nullifier, claim string) (first bool, err error)
-	// PutIssuer registers a trusted issuer. Registering a public key already present returns the
-	// existing record unchanged.
+	// PutIssuer registers a trusted issuer. Registering a public key already present (compared
+	// case-insensitively) returns the existing record unchanged.
 	PutIssuer(ctx context.Context, is Issuer) (Issuer, error)
 	// Issuers lists the trusted issuers, oldest first.
 	Issuers(ctx context.Context) ([]Issuer, error)
-	// IssuerByKey returns the issuer with the public key (lower-case hex), or ENotFound.
+	// IssuerByKey returns the issuer with the public key (hex, compared case-insensitively), or
+	// ENotFound.
 	IssuerByKey(ctx context.Context, publicKey string) (Issuer, error)
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
@@ -139,22 +145,27 @@ type Store interface {
 }
 
 // Cache is a byte cache with expiry. Keys are keyed hashes (HMAC) or hashes of public data, never
-// plain private data; values never hold attribute values or secrets.
+// plain private data; values never hold attribute values or secrets. Implementations: package
+// inmem and package redis; internal/porttest.Cache is the contract they pass.
 type Cache interface {
-	// Get returns the value and true on a hit, nil and false on a miss. An error means the cache
-	// could not answer (a miss is not an error).
+	// Get returns the value and true on a hit (an empty value is a hit), nil and false on a miss
+	// or an expired entry. An error means the cache could not answer (a miss is not an error).
 	Get(ctx context.Context, key string) ([]byte, bool, error)
-	// Set stores the value for ttl.
+	// Set stores the value for ttl, replacing any entry for the key. Every entry expires: a ttl
+	// that is not positive is EInvalid.
 	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
-	// SetNX stores the value only when the key is absent and reports whether it stored; with it the
-	// first answer wins when two processes race.
+	// SetNX stores the value for ttl only when the key is absent (or expired) and reports whether
+	// it stored; of concurrent calls exactly one stores, so the first answer wins when two
+	// processes race. A ttl that is not positive is EInvalid.
 	SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
 }
 
-// RateLimiter counts requests per key.
+// RateLimiter counts requests per key. Implementations: package inmem (a token bucket per key)
+// and package redis (a fixed window shared by processes); internal/porttest.RateLimiter is the
+// contract they pass.
 type RateLimiter interface {
 	// Allow counts one request for key and reports whether it is within the limit; when it is
-	// not, retryAfter says when to try again.
+	// not, retryAfter (positive) says when to try again. Keys are counted apart.
 	Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error)
 }
 
@@ -198,10 +209,14 @@ type ProofJob struct {
 type ProofRunner func(ctx context.Context, job ProofJob) ([]byte, error)
 
 // Queue is the asynchronous proving queue. Implementations: package inmem (in-process pool) and
-// package redis (asynq on Redis, consumed by `zkhealth worker` processes).
+// package redis (asynq on Redis, consumed by `zkhealth worker` processes); internal/porttest.Queue
+// is the contract they pass. A job that fails with a *Error shows its code and message (except
+// EInternal); any other failure, a panic or a runner answer that is not JSON shows as
+// EInternal "proof generation failed".
 type Queue interface {
 	// Enqueue queues job under id. An id already queued, running or finished is not queued again
-	// (the call succeeds). EOverloaded when the queue holds its maximum.
+	// (the call succeeds, even on a full queue). EInvalid for an empty id, EOverloaded when the
+	// queue holds its maximum of waiting jobs.
 	Enqueue(ctx context.Context, id string, job ProofJob) error
 	// Job returns the job's state, or ENotFound.
 	Job(ctx context.Context, id string) (Job, error)

@@ -14,7 +14,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -85,14 +84,18 @@ func (m *Main) Addr() string {
 // URL is the server's base URL, http://ADDR.
 func (m *Main) URL() string { return "http://" + m.Addr() }
 
-// core is what serve and worker share: the service and what it is built on.
+// core is what serve and worker share: the store, the proof cache, the prover and the proving use
+// case on them (all a worker builds), with the Redis client in Redis mode.
 type core struct {
-	svc     *service.Service
-	store   zkhealth.Store
-	rdb     *goredis.Client
-	limiter zkhealth.RateLimiter
-	metrics *metrics.Metrics
-	secrets secrets
+	store      zkhealth.Store
+	proofCache zkhealth.Cache
+	rdb        *goredis.Client
+	metrics    *metrics.Metrics
+	secrets    secrets
+	keyDir     string
+	backend    keys.Backend
+	prover     *prover.Prover
+	proofs     *service.Proofs
 }
 
 func (c *core) close() {
@@ -123,22 +126,14 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return zkhealth.Wrap(zkhealth.EUnavailable, fmt.Errorf("listen on %s: %w", cfg.Addr, err))
 	}
-	var svc *service.Service
-	run := func(ctx context.Context, job zkhealth.ProofJob) ([]byte, error) { return svc.RunJob(ctx, job) }
-	var queue zkhealth.Queue
-	if cfg.RedisURL == "" {
-		m.queue = inmem.NewQueue(run, cfg.ProveWorkers, cfg.QueueCapacity)
-		queue = m.queue
+	if m.core, err = cfg.buildCore(ctx, m.log); err != nil {
+		return err
 	}
-	m.core, err = cfg.build(ctx, m.log, queue)
+	svc, limiter, err := m.buildService(ctx)
 	if err != nil {
 		return err
 	}
-	svc = m.core.svc
 	m.Service = svc
-	if m.queue != nil {
-		m.queue.Start(context.Background())
-	}
 	if dev != nil {
 		path := filepath.Join(cfg.DataDir, devKeysFile)
 		printDevKeys(cfg.Stdout, dev, path)
@@ -148,7 +143,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	srv, err := server.New(server.Deps{
 		Service:          svc,
 		Keys:             apiKeys,
-		Limiter:          m.core.limiter,
+		Limiter:          limiter,
 		Metrics:          m.core.metrics,
 		Logger:           m.log,
 		BodyLimit:        cfg.BodyLimit,
@@ -176,7 +171,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		mode = "redis"
 	}
 	m.log.Info("zkhealth serving", "addr", m.Addr(), "mode", mode, "backend", cfg.Backend,
-		"prove_workers", cfg.ProveWorkers, "queue_capacity", cfg.QueueCapacity)
+		"prove_workers", cfg.ProveWorkers, "queue_capacity", cfg.QueueCapacity, "pid", os.Getpid())
 	return nil
 }
 
@@ -262,12 +257,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	if w.cfg.RedisURL == "" {
 		return zkhealth.Errorf(zkhealth.EInvalid, "the worker needs Redis: set --redis-url or REDIS_URL")
 	}
-	c, err := w.cfg.build(ctx, w.log, nil)
+	c, err := w.cfg.buildCore(ctx, w.log)
 	if err != nil {
 		return err
 	}
 	defer c.close()
-	rw := redis.NewWorker(c.rdb, w.cfg.RedisPrefix, c.secrets.jobAEAD, c.svc.RunJob, w.cfg.ProveWorkers)
+	rw := redis.NewWorker(c.rdb, w.cfg.RedisPrefix, c.secrets.jobAEAD, c.proofs.Run, w.cfg.ProveWorkers)
 	rw.ShutdownTimeout = w.cfg.ShutdownTimeout
 	rw.Logger = w.log
 	w.log.Info("zkhealth worker consuming proof jobs", "concurrency", w.cfg.ProveWorkers, "backend", w.cfg.Backend)
@@ -276,55 +271,43 @@ func (w *Worker) Run(ctx context.Context) error {
 	return err
 }
 
-// build makes the service and its dependencies. queue is the embedded queue (nil in Redis mode,
-// where build makes the Redis queue, and for the worker, which needs none).
-func (c Config) build(ctx context.Context, log *slog.Logger, queue zkhealth.Queue) (_ *core, err error) {
+// buildCore makes what serve and worker share: the data directory, the server secret, the circuit
+// keys (set up on first start), the prover, the store and the proof cache (bolt and memory in
+// embedded mode, Redis in Redis mode) and the proving use case on them.
+func (c Config) buildCore(ctx context.Context, log *slog.Logger) (_ *core, err error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, zkhealth.Wrap(zkhealth.EUnavailable, fmt.Errorf("data dir: %w", err))
 	}
-	backend, err := keys.ParseBackend(c.Backend)
-	if err != nil {
+	out := &core{metrics: metrics.New()}
+	if out.backend, err = keys.ParseBackend(c.Backend); err != nil {
 		return nil, zkhealth.Wrap(zkhealth.EInvalid, err)
 	}
-	sec, err := c.loadSecret()
-	if err != nil {
+	if out.secrets, err = c.loadSecret(); err != nil {
 		return nil, err
 	}
-	keyDir, err := c.ensureKeys(ctx, log, backend)
-	if err != nil {
+	if out.keyDir, err = c.ensureKeys(ctx, log, out.backend); err != nil {
 		return nil, err
 	}
 	var circuits []string
 	for _, s := range schema.All() {
 		circuits = append(circuits, s.Circuit)
 	}
-	pr, err := prover.New(keyDir, backend, circuits, c.ProveWorkers)
-	if err != nil {
+	start := time.Now()
+	log.Info("loading circuit keys…", "keys_dir", out.keyDir)
+	if out.prover, err = prover.New(out.keyDir, out.backend, circuits, c.ProveWorkers); err != nil {
 		return nil, err
 	}
-	vr, err := verifier.New(keyDir, circuits, backend)
-	if err != nil {
-		return nil, err
-	}
-	ik, err := c.issuerKey()
-	if err != nil {
-		return nil, err
-	}
-	out := &core{secrets: sec}
+	log.Info("circuit keys loaded in "+time.Since(start).Round(100*time.Millisecond).String(), "keys_dir", out.keyDir)
 	defer func() {
 		if err != nil {
 			out.close()
 		}
 	}()
-	var proofCache, verifyCache zkhealth.Cache
 	if c.RedisURL == "" {
 		if out.store, err = bolt.Open(filepath.Join(c.DataDir, dbFile)); err != nil {
 			return nil, err
 		}
-		proofCache, verifyCache = inmem.NewCache(cacheEntries), inmem.NewCache(cacheEntries)
-		if c.RateLimit > 0 {
-			out.limiter = inmem.NewRateLimiter(float64(c.RateLimit)/60, c.RateLimit)
-		}
+		out.proofCache = inmem.NewCache(cacheEntries)
 	} else {
 		opt, err := goredis.ParseURL(c.RedisURL)
 		if err != nil {
@@ -341,34 +324,74 @@ func (c Config) build(ctx context.Context, log *slog.Logger, queue zkhealth.Queu
 		}
 		out.rdb = goredis.NewClient(opt)
 		out.store = redis.NewStore(out.rdb, c.RedisPrefix)
-		rc := redis.NewCache(out.rdb, c.RedisPrefix)
-		proofCache, verifyCache = rc, rc
-		if c.RateLimit > 0 {
-			out.limiter = redis.NewRateLimiter(out.rdb, c.RedisPrefix, c.RateLimit, time.Minute)
-		}
-		if queue == nil {
-			if queue, err = redis.NewQueue(out.rdb, c.RedisPrefix, sec.jobAEAD, c.QueueCapacity); err != nil {
-				return nil, err
-			}
-		}
+		out.proofCache = redis.NewCache(out.rdb, c.RedisPrefix)
 	}
-	var depth func(context.Context) (int, error)
-	if queue != nil {
-		depth = queue.Depth
-	}
-	out.metrics = metrics.New(depth)
-	out.svc, err = service.New(service.Deps{
-		Store: out.store, ProofCache: proofCache, VerifyCache: verifyCache, Queue: queue,
-		Prover: pr, Verifier: vr, Secret: sec.cacheHMAC, IssuerKey: ik,
-		Metrics: out.metrics, Logger: log, Now: c.now,
-	})
+	out.proofs, err = service.NewProofs(service.ProofsDeps{Store: out.store, Cache: out.proofCache, Prover: out.prover,
+		Secret: out.secrets.cacheHMAC, Metrics: out.metrics, Logger: log, Now: c.now})
 	if err != nil {
 		return nil, err
 	}
-	if _, err := out.svc.RegisterIssuer(ctx, DevIssuerName, ik.PublicHex()); err != nil {
-		return nil, fmt.Errorf("register the server's issuer key: %w", err)
-	}
 	return out, nil
+}
+
+// buildService makes the rest of serve on m.core: the verifier, the key registry, the
+// verification cache, the rate limiter, the proof queue (an in-process pool in embedded mode,
+// started here; Redis for `zkhealth worker`s otherwise), the server's issuer key, and the
+// service, with the issuer key registered as a trusted issuer.
+func (m *Main) buildService(ctx context.Context) (*service.Service, zkhealth.RateLimiter, error) {
+	c, cfg := m.core, m.cfg
+	var circuits []*keys.Keys
+	var ids []string
+	for _, s := range schema.All() {
+		circuits = append(circuits, c.prover.Keys(s.Circuit))
+		ids = append(ids, s.Circuit)
+	}
+	registry, err := keys.NewRegistry(circuits...)
+	if err != nil {
+		return nil, nil, err
+	}
+	vr, err := verifier.New(c.keyDir, ids, c.backend)
+	if err != nil {
+		return nil, nil, err
+	}
+	ik, err := cfg.issuerKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	var verifyCache zkhealth.Cache
+	var limiter zkhealth.RateLimiter
+	var queue zkhealth.Queue
+	if cfg.RedisURL == "" {
+		verifyCache = inmem.NewCache(cacheEntries)
+		if cfg.RateLimit > 0 {
+			limiter = inmem.NewRateLimiter(float64(cfg.RateLimit)/60, cfg.RateLimit)
+		}
+		m.queue = inmem.NewQueue(c.proofs.Run, cfg.ProveWorkers, cfg.QueueCapacity)
+		m.queue.Start(context.Background())
+		queue = m.queue
+	} else {
+		verifyCache = c.proofCache // one Redis cache; keys of the two uses never collide
+		if cfg.RateLimit > 0 {
+			limiter = redis.NewRateLimiter(c.rdb, cfg.RedisPrefix, cfg.RateLimit, time.Minute)
+		}
+		if queue, err = redis.NewQueue(c.rdb, cfg.RedisPrefix, c.secrets.jobAEAD, cfg.QueueCapacity); err != nil {
+			return nil, nil, err
+		}
+	}
+	c.metrics.WatchQueue(queue.Depth)
+	svc, err := service.New(service.Deps{
+		Store: c.store, ProofCache: c.proofCache, VerifyCache: verifyCache, Queue: queue,
+		Prover: c.prover, Verifier: vr, Keys: registry, Proofs: c.proofs,
+		Secret: c.secrets.cacheHMAC, IssuerKey: ik,
+		Metrics: c.metrics, Logger: m.log, Now: cfg.now,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := svc.RegisterIssuer(ctx, service.IssuerInput{Name: DevIssuerName, PublicKey: ik.PublicHex()}); err != nil {
+		return nil, nil, fmt.Errorf("register the server's issuer key: %w", err)
+	}
+	return svc, limiter, nil
 }
 
 // redactURL keeps a Redis URL's password out of an error.
@@ -382,7 +405,7 @@ func redactURL(err error) string {
 
 // ensureKeys returns the directory to load circuit keys from. Config.KeysDir is used as it is;
 // otherwise DataDir/keys is set up (idempotent; new keys come from a development setup, which is
-// logged loudly at warn level).
+// logged loudly at warn level), logging each circuit's progress and the time it took.
 func (c Config) ensureKeys(ctx context.Context, log *slog.Logger, backend keys.Backend) (string, error) {
 	if c.KeysDir != "" {
 		return c.KeysDir, nil
@@ -396,15 +419,9 @@ func (c Config) ensureKeys(ctx context.Context, log *slog.Logger, backend keys.B
 	}
 	defer unlock()
 	for _, s := range schema.All() {
-		var out bytes.Buffer
-		info, reused, err := keys.Setup(ctx, dir, s, backend, &out)
+		info, reused, err := keys.Setup(ctx, dir, s, backend, log.With("keys_dir", dir))
 		if err != nil {
 			return "", zkhealth.Wrap(zkhealth.EUnavailable, fmt.Errorf("key setup: %w", err))
-		}
-		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-			if line != "" {
-				log.Warn(line, "circuit", s.Circuit, "keys_dir", dir)
-			}
 		}
 		if reused && info.Development {
 			log.Warn("DEVELOPMENT SETUP keys in use: whoever ran the setup can forge proofs; never use them in production",

@@ -12,6 +12,7 @@ import (
 	"github.com/zkhealth/zkhealth/fhir"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
 	"github.com/zkhealth/zkhealth/server/servertest"
+	"github.com/zkhealth/zkhealth/verifier"
 )
 
 // TestEndToEnd runs the insurer and trial flows over HTTP in both modes, with the proof and
@@ -210,7 +211,8 @@ func TestRefusals(t *testing.T) {
 		code   string
 		msg    string // substring the message must hold
 	}{
-		{"ErrMalformedJSON", servertest.Request{Method: "POST", Path: "/v1/requests", Key: verifierKey, Body: `{"policy_id":`}, 400, "invalid_request", "body"},
+		{"ErrMalformedJSON", servertest.Request{Method: "POST", Path: "/v1/requests", Key: verifierKey, Body: `{"policy_id":`}, 400, "invalid_request",
+			"body: malformed JSON at line 1, column 14: unexpected end of input"},
 		{"ErrMissingField", servertest.Request{Method: "POST", Path: "/v1/requests", Key: verifierKey, Body: `{}`}, 400, "invalid_request", "policy_id"},
 		{"ErrBadTTL", servertest.Request{Method: "POST", Path: "/v1/requests", Key: verifierKey, Body: map[string]any{"policy_id": pid, "ttl_seconds": 0}}, 400, "invalid_request", "ttl_seconds"},
 		{"ErrBadSecret", servertest.Request{Method: "POST", Path: "/v1/proofs", Key: holderKey,
@@ -218,6 +220,10 @@ func TestRefusals(t *testing.T) {
 		{"ErrBadAttribute", servertest.Request{Method: "POST", Path: "/v1/credentials", Key: issuerKey,
 			Body: map[string]any{"schema": "clinical", "holder_commitment": "0x01", "attributes": map[string]any{"birth_date": "1976-13-45", "sex": "male"}}},
 			400, "invalid_request", "birth_date"},
+		// the words the CLI uses for the same mistake (cli: TestUsageErrors/AttrsBirthDate1850)
+		{"ErrBirthDate1850", servertest.Request{Method: "POST", Path: "/v1/credentials", Key: issuerKey,
+			Body: map[string]any{"schema": "clinical", "holder_commitment": "0x01", "attributes": map[string]any{"birth_date": "1850-01-16", "sex": "male"}}},
+			400, "invalid_request", "birth_date: out of range (want a date YYYY-MM-DD from 1900-01-01 to 2099-12-31)"},
 		{"ErrBadPolicy", servertest.Request{Method: "POST", Path: "/v1/policies", Key: verifierKey,
 			Body: `{"schema":"coverage","scope":"s","predicates":[{"attribute":"shoe_size","op":"eq","value":"9"}]}`}, 400, "invalid_request", "predicate 0"},
 		{"ErrMalformedProof", servertest.Request{Method: "POST", Path: "/v1/verify", Key: verifierKey,
@@ -240,6 +246,10 @@ func TestRefusals(t *testing.T) {
 			Body: map[string]any{"request_id": expired.ID, "proof": proof}}, 410, "expired", ""},
 		{"ErrBodyTooLarge", servertest.Request{Method: "POST", Path: "/v1/policies", Key: verifierKey, Body: `{"scope":"` + strings.Repeat("x", 1<<20) + `"}`}, 413, "body_too_large", ""},
 		{"ErrNotSatisfied", servertest.Request{Method: "POST", Path: "/v1/proofs", Key: holderKey, Body: proveBody(unsatisfied.ID, h)}, 422, "policy_not_satisfied", "predicate 1"},
+		// the asynchronous call runs the synchronous one's checks before queueing
+		{"ErrNotSatisfiedAsync", servertest.Request{Method: "POST", Path: "/v1/proofs?async=true", Key: holderKey, Body: proveBody(unsatisfied.ID, h)}, 422, "policy_not_satisfied", "predicate 1"},
+		{"ErrUntrustedIssuerAsync", servertest.Request{Method: "POST", Path: "/v1/proofs?async=true", Key: holderKey, Body: proveBody(req.ID, untrusted)}, 422, "credential_invalid", "issuer"},
+		{"ErrBadSignatureAsync", servertest.Request{Method: "POST", Path: "/v1/proofs?async=true", Key: holderKey, Body: proveBody(req.ID, tampered)}, 422, "credential_invalid", "signature"},
 		{"ErrUntrustedIssuer", servertest.Request{Method: "POST", Path: "/v1/proofs", Key: holderKey, Body: proveBody(req.ID, untrusted)}, 422, "credential_invalid", "issuer"},
 		{"ErrBadSignature", servertest.Request{Method: "POST", Path: "/v1/proofs", Key: holderKey, Body: proveBody(req.ID, tampered)}, 422, "credential_invalid", "signature"},
 	} {
@@ -248,7 +258,7 @@ func TestRefusals(t *testing.T) {
 			if r.Status != tc.status || r.ErrorCode() != tc.code || !strings.Contains(r.ErrorMessage(), tc.msg) {
 				t.Errorf("got %d %s; want %d %s naming %q", r.Status, r.Body, tc.status, tc.code, tc.msg)
 			}
-			for _, leak := range []string{"1976-13-45", h.key.SecretHex(), privMemberID, privPayer} {
+			for _, leak := range []string{"1976-13-45", "1850", h.key.SecretHex(), privMemberID, privPayer} {
 				if strings.Contains(string(r.Body), leak) {
 					t.Errorf("answer echoes %q", leak)
 				}
@@ -257,10 +267,21 @@ func TestRefusals(t *testing.T) {
 	}
 
 	t.Run("ReplayedProof", func(t *testing.T) {
+		// bound to its request's challenge: invalid, with that reason, and no word on first use
 		other := a.openRequest(t, pid, 0)
-		res, _ := a.verify(t, other.ID, proof)
-		if res.Valid || res.Reason == "" {
-			t.Errorf("proof for %s verified against %s: %+v", req.ID, other.ID, res)
+		r := a.do(t, 200, servertest.Request{Method: "POST", Path: "/v1/verify", Key: verifierKey,
+			Body: map[string]any{"request_id": other.ID, "proof": proof}})
+		var res verifyResult
+		r.JSON(t, &res)
+		if res.Valid || res.Reason != verifier.ReasonChallenge || strings.Contains(string(r.Body), "first_use") {
+			t.Errorf("proof for %s verified against %s: %s, want invalid, %s, no first_use", req.ID, other.ID, r.Body, verifier.ReasonChallenge)
+		}
+	})
+
+	t.Run("ErrMethodNotAllowed", func(t *testing.T) {
+		r, _ := a.c.Try(servertest.Request{Method: "GET", Path: "/v1/proofs", Key: holderKey})
+		if r.Status != 405 || r.ErrorCode() != "method_not_allowed" || r.Header.Get("Allow") != "POST" {
+			t.Errorf("GET /v1/proofs: %d %s Allow %q, want 405 method_not_allowed Allow POST", r.Status, r.Body, r.Header.Get("Allow"))
 		}
 	})
 

@@ -2,8 +2,6 @@ package app
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,12 +9,9 @@ import (
 	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/fhir"
 	"github.com/zkhealth/zkhealth/internal/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/testfixture"
 	"github.com/zkhealth/zkhealth/server/servertest"
 )
-
-// synthea holds the shared Synthea bundles (relative to this package; the repository is cloned
-// next to shared/).
-const synthea = "../../shared/fixtures/fhir/synthea"
 
 // fhirAsOf is the as-of date of the Synthea scenarios: the records end in January 2021.
 const fhirAsOf = "2021-01-31"
@@ -35,15 +30,7 @@ const t2dmPolicy = `{"schema": "clinical", "scope": "trial:t2dm-fhir",
 // syntheaBundle reads the shared bundle whose file name starts with name.
 func syntheaBundle(t *testing.T, name string) json.RawMessage {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(synthea, name+"_*.json"))
-	if err != nil || len(paths) != 1 {
-		t.Fatalf("fixture %s in %s: %v %v", name, synthea, paths, err)
-	}
-	data, err := os.ReadFile(paths[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return testfixture.SyntheaBundle(t, name)
 }
 
 // clockAt is a clock that starts at the RFC 3339 time start and runs at the real pace.

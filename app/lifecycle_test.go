@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/internal/redistest"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
+	"github.com/zkhealth/zkhealth/schema"
 	"github.com/zkhealth/zkhealth/server"
 	"github.com/zkhealth/zkhealth/server/servertest"
 )
@@ -281,6 +283,49 @@ func TestStartup(t *testing.T) {
 		k, err := readKeysFile(keysFile)
 		if err != nil || len(k) != 4 {
 			t.Errorf("keys file: %v %v", k, err)
+		}
+	})
+	t.Run("FirstStartProgress", func(t *testing.T) {
+		// the data dir's key directory holds the shared keys, so the first start checks them
+		// (compiling each circuit: seconds) instead of making new ones; it says so as it goes
+		data := t.TempDir()
+		src, dst := testKeysDir(t), filepath.Join(data, keysSubdir)
+		if err := os.MkdirAll(dst, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range schema.All() {
+			for _, ext := range []string{".ccs", ".pk", ".vk", ".json"} {
+				b, err := os.ReadFile(filepath.Join(src, s.Circuit+".groth16"+ext))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dst, s.Circuit+".groth16"+ext), b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		cfg, log := baseConfig(t, Config{DataDir: data})
+		cfg.KeysDir = ""
+		m := New(cfg)
+		if err := m.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		var msgs []string
+		for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+			var rec struct{ Msg string }
+			if json.Unmarshal([]byte(line), &rec) == nil {
+				msgs = append(msgs, rec.Msg)
+			}
+		}
+		all := strings.Join(msgs, "\n")
+		for _, s := range schema.All() {
+			if !regexp.MustCompile(`setting up ` + s.Circuit + ` keys \(groth16\)…\n` + s.Circuit + ` keys \(groth16\) unchanged, kept \(checked in [0-9.hms]+\)`).MatchString(all) {
+				t.Errorf("no progress for %s in the log:\n%s", s.Circuit, all)
+			}
+		}
+		if !regexp.MustCompile(`loading circuit keys…\ncircuit keys loaded in [0-9.hms]+`).MatchString(all) {
+			t.Errorf("no progress of key loading in the log:\n%s", all)
 		}
 	})
 	t.Run("ErrPortInUse", func(t *testing.T) {

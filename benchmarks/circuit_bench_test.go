@@ -127,7 +127,7 @@ func BenchmarkSetup(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%s", uc.Schema.Circuit, be), func(b *testing.B) {
 				for b.Loop() {
 					dir := b.TempDir()
-					if _, _, err := keys.Setup(context.Background(), dir, uc.Schema, be, io.Discard); err != nil {
+					if _, _, err := keys.Setup(context.Background(), dir, uc.Schema, be, nil); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -115,6 +115,7 @@ Exit codes:
       --policy policy.json --challenge 0x… --out proof.json
   zkhealth verify --keys keys --proof proof.json --policy policy.json \
       --issuer-pub … --challenge 0x…`,
+		Version:       version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          cobra.NoArgs,
@@ -124,6 +125,7 @@ Exit codes:
 	}
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return nonEmptyRequired(cmd) }
 	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
@@ -210,29 +212,15 @@ func exitCode(err error) int {
 	return ExitFailure
 }
 
-// describe renders err for the user. A malformed credential field is rendered by fieldReason,
-// which never echoes the field's value; other messages of the zkhealth packages carry no
-// attribute value or secret by contract.
+// describe renders err for the user: its own text, which the zkhealth packages keep free of
+// attribute values and secrets by contract (credential.FieldError, policy.PredicateError and
+// strictjson.Error are built so), except that an I/O error drops the path it repeats.
 func describe(err error) string {
-	var fe *credential.FieldError
-	if errors.As(err, &fe) {
-		return fe.Field + ": " + fieldReason(fe)
-	}
-	var pe *policy.PredicateError
-	if errors.As(err, &pe) {
-		return fmt.Sprintf("predicate %d (%s): %s", pe.Index, pe.Predicate, strings.TrimPrefix(pe.Err.Error(), policy.ErrInvalid.Error()+": "))
-	}
 	var ioe *fs.PathError
 	if errors.As(err, &ioe) {
 		return ioe.Err.Error()
 	}
 	return err.Error()
-}
-
-// fieldReason says what is wrong with a credential field. Package credential keeps these reasons
-// value-free (it never quotes a birth date, lab value or code), so only its prefix is trimmed.
-func fieldReason(fe *credential.FieldError) string {
-	return strings.TrimPrefix(fe.Err.Error(), credential.ErrMalformed.Error()+": ")
 }
 
 // oneLine folds a message onto one line.

@@ -321,7 +321,7 @@ func TestProveTamperedCredential(t *testing.T) {
 			a["conditions"].([]any)[0].(map[string]any)["code"] = "ZZ9.SECRET"
 		}, ExitUsage, []string{"conditions[0].code"}, []string{"ZZ9", "SECRET"}},
 		{"UnknownField", func(c map[string]any) { c["comment"] = "x" },
-			ExitUsage, []string{"credential.json: credential:", "comment"}, nil},
+			ExitUsage, []string{"credential.json: comment: unknown field"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			is := issueCLI(t, "clinical", testfixture.ClinicalAttrs, testfixture.ClinicalPolicy)
@@ -406,8 +406,11 @@ func TestUsageErrors(t *testing.T) {
 		{"AttrsBadICD10", issue("clinical", clinAttrs("c1.json", `"E11.9"`, `"E1.19"`)), []string{"conditions[0].code"}, []string{"E1.19"}},
 		{"AttrsBadLOINCCheckDigit", issue("clinical", clinAttrs("c2.json", `"4548-4"`, `"4548-3"`)), []string{"observations[0].code"}, []string{"4548-3"}},
 		{"AttrsUnknownUnit", issue("clinical", clinAttrs("c3.json", `"unit": "%"`, `"unit": "furlongs"`)),
-			[]string{"observations[0].value", "unit"}, []string{"furlongs", "7.5"}},
-		{"AttrsNotJSON", issue("coverage", file("garbage.json", "{not json")), []string{"garbage.json"}, nil},
+			[]string{"observations[0].unit: unit without a known conversion"}, []string{"furlongs", "7.5"}},
+		{"AttrsBirthDate1850", issue("clinical", clinAttrs("c4.json", `"1976-01-16"`, `"1850-01-16"`)),
+			[]string{"c4.json: birth_date: out of range (want a date YYYY-MM-DD from 1900-01-01 to 2099-12-31)"}, []string{"1850"}},
+		{"AttrsNotJSON", issue("coverage", file("garbage.json", "{not json")),
+			[]string{"garbage.json", "malformed JSON at line 1, column 2: want an object key"}, []string{"repeats a key"}},
 		{"PolicyUnknownAttribute", prove(policyWith("p1.json", `{"attribute": "height", "op": "gte", "value": "1"}`)),
 			[]string{"p1.json", "predicate 0 (height gte", "no attribute"}, nil},
 		{"PolicyOrderOnHashed", prove(policyWith("p2.json", `{"attribute": "status", "op": "eq", "value": "active"}, {"attribute": "payer", "op": "lt", "value": "ACME"}`)),
@@ -417,7 +420,10 @@ func TestUsageErrors(t *testing.T) {
 			[]string{"predicate 0 (period_start lte \"soon\")"}, nil},
 		{"PolicyUnknownList", prove(policyWith("p5.json", `{"list": "procedures", "match": "exists", "code": ["30"]}`)),
 			[]string{"predicate 0", "procedures"}, nil},
-		{"PolicyNotJSON", prove(file("p6.json", `{"schema": "coverage",`)), []string{"p6.json"}, nil},
+		{"PolicyNotJSON", prove(file("p6.json", `{"schema": "coverage",`)),
+			[]string{"p6.json", "malformed JSON at line 1, column 23: unexpected end of input"}, []string{"repeats a key"}},
+		{"PolicyRepeatedKey", prove(file("p8.json", "{\"schema\": \"coverage\",\n \"schema\": \"clinical\"}")),
+			[]string{"p8.json", "an object repeats a key at line 2, column 2"}, nil},
 		{"PolicyOtherSchema", prove(clin.policy), []string{"clinical", "coverage"}, nil},
 		{"HolderKeyMalformed", append(prove(is.policy), "--holder", file("holder-bad.key", `{"secret": "00"}`)),
 			[]string{"holder-bad.key", "32 bytes"}, nil},
@@ -545,6 +551,12 @@ func TestSetupKeepsKeys(t *testing.T) {
 	if strings.Contains(r.stderr, "WARNING") {
 		t.Errorf("setup made new keys: %q", r.stderr)
 	}
+	// progress on stderr: what it does, and how long it took
+	for _, s := range schema.All() {
+		if !regexp.MustCompile(`setting up ` + s.Circuit + ` keys \(groth16\)…\n` + s.Circuit + ` keys \(groth16\) unchanged, kept \(checked in [0-9.hms]+\)\n`).MatchString(r.stderr) {
+			t.Errorf("no progress for %s on stderr: %q", s.Circuit, r.stderr)
+		}
+	}
 	wantFailure(t, zk(t, "setup", "--keys", dir, "--schema", "dental"), ExitUsage, []string{"--schema", "dental"})
 }
 
@@ -582,5 +594,14 @@ func TestHelp(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestVersion: --version prints one line naming the module version, the commit (or why it is not
+// known) and the Go version, and exits 0.
+func TestVersion(t *testing.T) {
+	r := zk(t, "--version")
+	if r.code != ExitOK || r.stderr != "" || !regexp.MustCompile(`^zkhealth \S+ \((commit [0-9a-f]+|commit unknown: built without VCS information)[^)]*\) go1\.\d+\S*\n$`).MatchString(r.stdout) {
+		t.Fatalf("--version: %v", r)
 	}
 }

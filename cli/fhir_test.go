@@ -6,18 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/zkhealth/zkhealth/internal/testfixture"
 )
 
-// synthea is the directory of the shared Synthea bundles.
-const synthea = "../../shared/fixtures/fhir/synthea"
-
+// syntheaBundle is the path of the shared Synthea bundle whose file name starts with first.
 func syntheaBundle(t *testing.T, first string) string {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(synthea, first+"_*.json"))
-	if err != nil || len(paths) != 1 {
-		t.Fatalf("fixture %s: %v %v", first, paths, err)
-	}
-	return paths[0]
+	return testfixture.SyntheaPath(t, first)
 }
 
 // t2dmPolicy is condition E11 and the latest HbA1c 7.0–10.5 % within 365 days.
@@ -82,10 +78,12 @@ func TestIssueFHIR(t *testing.T) {
 		forbid []string
 	}{
 		{"malformed fhir", issue("clinical", "--fhir", badObs), []string{"bad-obs.json", "Observation[0].valueQuantity.unit", "want a string"}, []string{"7.25"}},
-		{"not json", issue("clinical", "--fhir", bad("x.json", "{")), []string{"x.json", "Bundle: not valid JSON"}, nil},
+		{"not json", issue("clinical", "--fhir", bad("x.json", "{")), []string{"x.json", "Bundle: malformed JSON at line 1, column 2: unexpected end of input"}, nil},
 		{"uninsured", issue("coverage", "--fhir", syntheaBundle(t, "Ned")), []string{"Ned_", "no insurance coverage"}, nil},
-		{"both sources", issue("clinical", "--fhir", badObs, "--attributes", badObs), []string{"attributes", "fhir"}, nil},
-		{"no source", issue("clinical"), []string{"attributes", "fhir"}, nil},
+		{"both sources", issue("clinical", "--fhir", badObs, "--attributes", badObs),
+			[]string{"zkhealth issue: give exactly one of --attributes ATTRS.json and --fhir BUNDLE.json"}, []string{"group", "[attributes fhir]"}},
+		{"no source", issue("clinical"),
+			[]string{"zkhealth issue: give exactly one of --attributes ATTRS.json and --fhir BUNDLE.json"}, []string{"group", "[attributes fhir]"}},
 		{"loinc for coverage", issue("coverage", "--fhir", syntheaBundle(t, "Louis"), "--loinc", "4548-4"), []string{"--loinc", "clinical"}, nil},
 		{"loinc without fhir", issue("clinical", "--attributes", badObs, "--loinc", "4548-4"), []string{"--loinc", "--fhir"}, nil},
 		{"loinc unknown", issue("clinical", "--fhir", badObs, "--loinc", "4548-4,14959-1"), []string{"--loinc", "14959-1", "canonical unit"}, nil},
@@ -213,7 +211,7 @@ func TestPolicyFromFHIR(t *testing.T) {
 		want     []string
 	}{
 		{"malformed", strings.Replace(strings.Replace(groupCriteria, "UNSUPPORTED", "", 1), `"exclude": false}`, `"exclude": "no"}`, 1), []string{"bad.json", "ResearchStudy[0].contained[0].characteristic[0].exclude", "want a boolean"}},
-		{"not json", `{"resourceType":`, []string{"bad.json", "not valid JSON"}},
+		{"not json", `{"resourceType":`, []string{"bad.json", "malformed JSON at line 1, column 17: unexpected end of input"}},
 		{"no criteria", `{"resourceType": "Patient"}`, []string{"bad.json", "no ResearchStudy, Group or EvidenceVariable"}},
 		{"no scope", `{"resourceType": "EvidenceVariable", "status": "active", "characteristic": [{"definitionCodeableConcept": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "E11"}]}}]}`, []string{"--scope"}},
 	} {

@@ -38,6 +38,10 @@ on --issued-on. Malformed FHIR is refused with exit 2 and a message naming the r
       --out credential.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// one sentence, not cobra's flag-group message
+			if (attrsPath == "") == (fhirPath == "") {
+				return usageErrorf("give exactly one of --attributes ATTRS.json and --fhir BUNDLE.json")
+			}
 			s, err := schema.Get(schemaID)
 			if err != nil {
 				return usageErrorf("--schema: %v", err)
@@ -99,8 +103,6 @@ on --issued-on. Malformed FHIR is refused with exit 2 and a message naming the r
 	f.String("expires-on", "", "expiry date YYYY-MM-DD (default one year after --issued-on)")
 	f.StringVar(&out, "out", "", "CREDENTIAL.json to write")
 	required(cmd, "issuer", "schema", "holder-commitment", "out")
-	cmd.MarkFlagsOneRequired("attributes", "fhir")
-	cmd.MarkFlagsMutuallyExclusive("attributes", "fhir")
 	return cmd
 }
 

@@ -39,7 +39,7 @@ warning says so on stderr; never use these keys in production.`,
 				schemas = []*schema.Schema{s}
 			}
 			for _, s := range schemas {
-				info, reused, err := keys.Setup(cmd.Context(), dir, s, b, e.stderr)
+				info, reused, err := keys.Setup(cmd.Context(), dir, s, b, keys.LineReporter(e.stderr))
 				if err != nil {
 					return fail(dir, err)
 				}

@@ -62,24 +62,115 @@ type Completeness struct {
 // Complete reports whether nothing was left out.
 func (c Completeness) Complete() bool { return c.CompleteSince == "" && !c.Incomplete }
 
-// FieldError is a malformed input naming the offending field. Field never carries a value; Err's
-// text does not echo free strings or enum values, but a reason that comes from package encode
-// (a bad date, code or lab value) quotes the offending input, so a surface that shows the error to
-// anyone but the issuer must render Field and a value-free reason, not Err's text.
+// FieldError is a malformed input: the field it is about and the kind of fault. Its text is built
+// from Field, Reason and Want only, which are fixed by this package, the schema and the code
+// systems, never taken from the value: it can be shown to anyone (the CLI and the HTTP API show it
+// as it is). Field is a JSON path into the input ("observations[0].unit"), "" for the document
+// itself; it names, never quotes.
 type FieldError struct {
-	Field string
-	Err   error
+	Field  string
+	Reason Reason
+	// Want says what a valid value looks like ("a date YYYY-MM-DD from 1900-01-01 to
+	// 2099-12-31"); "" when the reason says it all.
+	Want string
+	// Err is the cause, for errors.Is and errors.As (an encode sentinel such as encode.ErrRange,
+	// or a *strictjson.Error); it is never rendered, except a *strictjson.Error, which is
+	// value-free by its own contract.
+	Err error
 }
 
-func (e *FieldError) Error() string { return fmt.Sprintf("%s: %v", e.Field, e.Err) }
-func (e *FieldError) Unwrap() error { return e.Err }
+// Reason is the kind of fault a FieldError reports, in words.
+type Reason string
+
+// The reasons of FieldError.
+const (
+	ReasonMissing          Reason = "missing"
+	ReasonEmpty            Reason = "empty"
+	ReasonType             Reason = "wrong type"
+	ReasonJSON             Reason = "not valid JSON"
+	ReasonUnknownAttribute Reason = "unknown attribute"
+	ReasonUnknownField     Reason = "unknown field"
+	ReasonNotAField        Reason = "not a field of these entries"
+	ReasonNoValue          Reason = "not allowed: these entries carry no value"
+	ReasonNotInSet         Reason = "not an allowed value"
+	ReasonMalformed        Reason = "malformed"
+	ReasonRange            Reason = "out of range"
+	ReasonCheckDigit       Reason = "wrong check digit"
+	ReasonNoCanonicalUnit  Reason = "no canonical unit is known for this LOINC code"
+	ReasonUnknownUnit      Reason = "unit without a known conversion"
+	ReasonTooLarge         Reason = "too large"
+	ReasonUnsupported      Reason = "unsupported"
+	ReasonMismatch         Reason = "does not match"
+	ReasonNotAsIssued      Reason = "not as issued (re-spelt, reordered or changed below the encoding's precision)"
+	ReasonBeforeIssued     Reason = "before issued_on"
+	ReasonBeforeStart      Reason = "before the entry's start"
+	ReasonNeverSigned      Reason = "never signed (an entry refuted or entered in error is not part of the record: leave it out)"
+	ReasonAfterIssued      Reason = "dated after issued_on (a credential is the record as it stood on issued_on)"
+	ReasonEndAfterIssued   Reason = "dated after issued_on (on issued_on the entry had not ended: leave the end out)"
+	ReasonReissue          Reason = "format version 1 is no longer accepted: ask the issuer to re-issue the credential (version 2 signs the whole record and what it leaves out)"
+)
+
+// Error renders the fault: "field: reason (want …)", without "field: " for an error about a
+// value that is not a field (a policy constant).
+func (e *FieldError) Error() string {
+	var je *strictjson.Error
+	var msg string
+	switch {
+	case e.Reason == ReasonJSON && errors.As(e.Err, &je):
+		msg = je.Error()
+	case e.Want == "":
+		msg = string(e.Reason)
+	case e.Reason == ReasonType:
+		msg = "want " + e.Want
+	default:
+		msg = string(e.Reason) + " (want " + e.Want + ")"
+	}
+	if e.Field == "" {
+		return msg
+	}
+	return e.Field + ": " + msg
+}
+
+// Unwrap returns ErrMalformed (every FieldError is malformed input) and the cause.
+func (e *FieldError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrMalformed}
+	}
+	return []error{ErrMalformed, e.Err}
+}
 
 // ErrMalformed marks every error caused by malformed input (as opposed to I/O or a bad signature);
 // the CLI maps it to exit code 2 and the service to 400.
 var ErrMalformed = errors.New("malformed input")
 
-func fieldErr(field string, format string, args ...any) error {
-	return &FieldError{Field: field, Err: fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)}
+// fieldErr is a FieldError without a cause.
+func fieldErr(field string, r Reason, want string) *FieldError {
+	return &FieldError{Field: field, Reason: r, Want: want}
+}
+
+// jsonFieldErr describes a JSON document (or a part of one, at field; "" for the document) that
+// strictjson refused: an unknown or mistyped member is named below field, anything else is
+// reported at field.
+func jsonFieldErr(field string, err error) *FieldError {
+	var je *strictjson.Error
+	if !errors.As(err, &je) {
+		return &FieldError{Field: field, Reason: ReasonJSON, Err: err}
+	}
+	sub := field
+	switch {
+	case je.Field == "":
+	case field == "":
+		sub = je.Field
+	default:
+		sub = field + "." + je.Field
+	}
+	switch je.Kind {
+	case strictjson.ErrUnknownField:
+		return &FieldError{Field: sub, Reason: ReasonUnknownField, Err: err}
+	case strictjson.ErrType:
+		return &FieldError{Field: sub, Reason: ReasonType, Want: je.Want, Err: err}
+	}
+	return &FieldError{Field: field, Reason: ReasonJSON, Err: err}
 }
 
 // ParseAttributes reads ATTRS.json (as CLI.md describes it) for schema s: unknown attributes, wrong
@@ -88,7 +179,11 @@ func fieldErr(field string, format string, args ...any) error {
 func ParseAttributes(s *schema.Schema, data []byte) (*Attributes, error) {
 	var raw map[string]json.RawMessage
 	if err := strictUnmarshal(data, &raw); err != nil {
-		return nil, fieldErr("attributes", "not a JSON object: %v", err)
+		var je *strictjson.Error
+		if errors.As(err, &je) && je.Kind == strictjson.ErrType {
+			return nil, &FieldError{Field: "attributes", Reason: ReasonType, Want: "an object", Err: err}
+		}
+		return nil, jsonFieldErr("attributes", err)
 	}
 	a := &Attributes{Schema: s, Scalars: make([]string, len(s.Attributes)), Lists: make([][]Entry, len(s.Lists)), Completeness: make([]Completeness, len(s.Lists))}
 	known := map[string]bool{}
@@ -96,15 +191,15 @@ func ParseAttributes(s *schema.Schema, data []byte) (*Attributes, error) {
 		known[attr.Name] = true
 		msg, ok := raw[attr.Name]
 		if !ok {
-			return nil, fieldErr(attr.Name, "missing")
+			return nil, fieldErr(attr.Name, ReasonMissing, "")
 		}
 		var str string
 		if err := json.Unmarshal(msg, &str); err != nil {
-			return nil, fieldErr(attr.Name, "want a string")
+			return nil, fieldErr(attr.Name, ReasonType, "a string")
 		}
 		norm, err := normaliseScalar(attr, str)
 		if err != nil {
-			return nil, &FieldError{Field: attr.Name, Err: err}
+			return nil, at(attr.Name, err)
 		}
 		a.Scalars[i] = norm
 	}
@@ -128,7 +223,7 @@ func ParseAttributes(s *schema.Schema, data []byte) (*Attributes, error) {
 	}
 	for name := range raw {
 		if !known[name] {
-			return nil, fieldErr(name, "unknown attribute for schema %s", s.ID)
+			return nil, fieldErr(name, ReasonUnknownAttribute, "an attribute of schema "+s.ID+": "+attributeNames(s))
 		}
 	}
 	return a, nil
@@ -140,24 +235,54 @@ func ParseAttributes(s *schema.Schema, data []byte) (*Attributes, error) {
 func (a *Attributes) readCompleteness(msg json.RawMessage) error {
 	var in map[string]WireCompleteness
 	if err := strictUnmarshal(msg, &in); err != nil {
-		return fieldErr("completeness", "want an object of lists, each {\"complete_since\": DATE or null, \"incomplete\": bool}")
+		return jsonFieldErr("completeness", err)
 	}
 	for name, w := range in {
 		i, _, ok := a.Schema.List(name)
 		if !ok {
-			return fieldErr("completeness."+name, "not a list of schema %s", a.Schema.ID)
+			return fieldErr("completeness."+name, ReasonNotInSet, "a list of schema "+a.Schema.ID+": "+listNames(a.Schema))
 		}
 		c := Completeness{Incomplete: w.Incomplete}
 		if w.CompleteSince != nil {
 			d, err := encode.Date(*w.CompleteSince)
 			if err != nil {
-				return &FieldError{Field: "completeness." + name + ".complete_since", Err: encodeError(err, wantDate)}
+				return at("completeness."+name+".complete_since", encodeError(err, wantDate))
 			}
 			c.CompleteSince = encode.DateString(d)
 		}
 		a.Completeness[i] = a.Completeness[i].Combine(c)
 	}
 	return nil
+}
+
+// listNames lists the schema's lists, in schema order.
+func listNames(s *schema.Schema) string {
+	var names []string
+	for _, l := range s.Lists {
+		names = append(names, l.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// attributeNames lists the schema's attributes and lists, in schema order.
+func attributeNames(s *schema.Schema) string {
+	var names []string
+	for _, a := range s.Attributes {
+		names = append(names, a.Name)
+	}
+	for _, l := range s.Lists {
+		names = append(names, l.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// schemaIDs lists the shipped schemas.
+func schemaIDs() []string {
+	var ids []string
+	for _, s := range schema.All() {
+		ids = append(ids, s.ID)
+	}
+	return ids
 }
 
 // strictUnmarshal decodes exactly one JSON value strictly (see package strictjson).
@@ -177,14 +302,14 @@ func normaliseScalar(attr schema.Attribute, v string) (string, error) {
 				return e, nil
 			}
 		}
-		return "", fmt.Errorf("%w: want one of %s", ErrMalformed, strings.Join(attr.Values, ", "))
+		return "", fieldErr("", ReasonNotInSet, "one of "+strings.Join(attr.Values, ", "))
 	case schema.Hashed:
 		if strings.TrimSpace(v) == "" {
-			return "", fmt.Errorf("%w: empty", ErrMalformed)
+			return "", fieldErr("", ReasonEmpty, "")
 		}
 		return v, nil
 	}
-	return "", fmt.Errorf("%w: unsupported type", ErrMalformed)
+	return "", fieldErr("", ReasonUnsupported, "")
 }
 
 type rawEntry struct {
@@ -206,13 +331,13 @@ func parseList(l schema.List, msg json.RawMessage) ([]Entry, error) {
 		// a list of bare codes: ["30", "1", …]
 		var codes []string
 		if err := strictUnmarshal(msg, &codes); err != nil {
-			return nil, fieldErr(l.Name, "want an array of code strings")
+			return nil, fieldErr(l.Name, ReasonType, "an array of code strings")
 		}
 		out := make([]Entry, len(codes))
 		for i, c := range codes {
 			norm, err := NormaliseCode(l.Code, c)
 			if err != nil {
-				return nil, &FieldError{Field: fmt.Sprintf("%s[%d].code", l.Name, i), Err: err}
+				return nil, at(fmt.Sprintf("%s[%d].code", l.Name, i), err)
 			}
 			out[i] = Entry{Code: norm}
 		}
@@ -220,41 +345,41 @@ func parseList(l schema.List, msg json.RawMessage) ([]Entry, error) {
 	}
 	var raws []json.RawMessage
 	if err := strictUnmarshal(msg, &raws); err != nil {
-		return nil, fieldErr(l.Name, "want an array of objects")
+		return nil, fieldErr(l.Name, ReasonType, "an array of objects")
 	}
 	out := make([]Entry, len(raws))
 	for i, r := range raws {
 		field := fmt.Sprintf("%s[%d]", l.Name, i)
 		var e rawEntry
 		if err := strictUnmarshal(r, &e); err != nil {
-			return nil, fieldErr(field, "%v", err)
+			return nil, jsonFieldErr(field, err)
 		}
 		dates := map[string]string{"onset": e.Onset, "date": e.Date, "start": e.Start}
 		for name, v := range dates {
 			if v != "" && name != l.DateField {
-				return nil, fieldErr(field+"."+name, "not a field of %s entries", l.Name)
+				return nil, fieldErr(field+"."+name, ReasonNotAField, "the date in "+l.DateField)
 			}
 		}
 		ends := map[string]*string{"abatement": e.Abatement, "end": e.End}
 		for name, v := range ends {
 			if v != nil && name != l.EndField {
-				return nil, fieldErr(field+"."+name, "not a field of %s entries", l.Name)
+				return nil, fieldErr(field+"."+name, ReasonNotAField, "")
 			}
 		}
 		statuses := map[string]*string{"clinical_status": e.ClinicalStatus, "verification_status": e.VerificationStatus, "status": e.Status}
 		for name, v := range statuses {
 			if v != nil && !(l.Status != nil && name == l.Status.Field) && !(l.Verification != nil && name == l.Verification.Field) {
-				return nil, fieldErr(field+"."+name, "not a field of %s entries", l.Name)
+				return nil, fieldErr(field+"."+name, ReasonNotAField, "")
 			}
 		}
 		norm, err := NormaliseCode(l.Code, e.Code)
 		if err != nil {
-			return nil, &FieldError{Field: field + ".code", Err: err}
+			return nil, at(field+".code", err)
 		}
 		entry := Entry{Code: norm}
 		d, err := encode.Date(dates[l.DateField])
 		if err != nil {
-			return nil, &FieldError{Field: field + "." + l.DateField, Err: encodeError(err, wantDate)}
+			return nil, at(field+"."+l.DateField, encodeError(err, wantDate))
 		}
 		entry.Date = encode.DateString(d)
 		if l.HasEnd() {
@@ -274,23 +399,28 @@ func parseList(l schema.List, msg json.RawMessage) ([]Entry, error) {
 		}
 		switch {
 		case l.Value && e.Value == nil:
-			return nil, fieldErr(field+".value", "missing")
+			return nil, fieldErr(field+".value", ReasonMissing, "")
 		case l.Value:
 			canon, ok := encode.CanonicalUnit(norm)
 			if !ok {
-				return nil, fieldErr(field+".code", "no canonical unit is known for LOINC %s", norm)
+				return nil, &FieldError{Field: field + ".code", Reason: ReasonNoCanonicalUnit, Err: encode.ErrUnknownLOINC}
 			}
 			fixed, err := encode.Quantity(norm, *e.Value, e.Unit)
+			if errors.Is(err, encode.ErrUnknownUnit) {
+				return nil, at(field+".unit", encodeError(err, wantUnit))
+			}
 			if err != nil {
-				return nil, &FieldError{Field: field + ".value", Err: encodeError(err, wantValue)}
+				return nil, at(field+".value", encodeError(err, wantValue))
 			}
 			v, err := encode.Float(norm, fixed)
 			if err != nil {
-				return nil, &FieldError{Field: field + ".value", Err: encodeError(err, wantValue)}
+				return nil, at(field+".value", encodeError(err, wantValue))
 			}
 			entry.Value, entry.Unit = &v, canon.Unit
-		case e.Value != nil || e.Unit != "":
-			return nil, fieldErr(field+".value", "%s entries carry no value", l.Name)
+		case e.Value != nil:
+			return nil, fieldErr(field+".value", ReasonNoValue, "")
+		case e.Unit != "":
+			return nil, fieldErr(field+".unit", ReasonNoValue, "")
 		}
 		out[i] = entry
 	}
@@ -308,10 +438,10 @@ func parseEnd(field string, v *string, start uint64) (string, error) {
 	}
 	end, err := encode.Date(*v)
 	if err != nil {
-		return "", &FieldError{Field: field, Err: encodeError(err, wantEnd)}
+		return "", at(field, encodeError(err, wantEnd))
 	}
 	if end < start {
-		return "", fieldErr(field, "before the entry's start")
+		return "", fieldErr(field, ReasonBeforeStart, "")
 	}
 	return encode.DateString(end), nil
 }
@@ -326,42 +456,59 @@ func parseStatus(entryField string, e *schema.EntryEnum, v *string) (string, err
 	}
 	for _, never := range e.Never {
 		if strings.EqualFold(*v, never) {
-			return "", fieldErr(field, "%s entries are never signed: leave the entry out", never)
+			return "", fieldErr(field, ReasonNeverSigned, "")
 		}
 	}
 	i, ok := e.Index(*v)
 	if !ok {
-		return "", fieldErr(field, "want one of %s", strings.Join(e.Values, ", "))
+		return "", fieldErr(field, ReasonNotInSet, "one of "+strings.Join(e.Values, ", "))
 	}
 	return e.Values[i-1], nil
 }
 
 // encodeError turns an error of package encode, whose text quotes the offending input (a birth
-// date, a lab value, a diagnosis code), into a value-free reason: what was expected and the kind of
-// fault. errors.Is still finds ErrMalformed and the encode sentinel (encode.ErrRange, …).
-func encodeError(err error, want string) error {
-	kind := encode.ErrSyntax
-	for _, k := range []error{encode.ErrRange, encode.ErrCheckDigit, encode.ErrUnknownLOINC, encode.ErrUnknownUnit} {
-		if errors.Is(err, k) {
-			kind = k
+// date, a lab value, a diagnosis code), into a value-free FieldError without its field (at sets
+// it): the kind of fault and what was expected. errors.Is still finds ErrMalformed and the encode
+// sentinel (encode.ErrRange, …).
+func encodeError(err error, want string) *FieldError {
+	kind, reason := encode.ErrSyntax, ReasonMalformed
+	for _, k := range []struct {
+		err    error
+		reason Reason
+	}{
+		{encode.ErrRange, ReasonRange},
+		{encode.ErrCheckDigit, ReasonCheckDigit},
+		{encode.ErrUnknownLOINC, ReasonNoCanonicalUnit},
+		{encode.ErrUnknownUnit, ReasonUnknownUnit},
+	} {
+		if errors.Is(err, k.err) {
+			kind, reason = k.err, k.reason
 		}
 	}
-	return &reasonError{msg: fmt.Sprintf("%s: %s (want %s)", ErrMalformed, kind, want), kinds: []error{ErrMalformed, kind}}
+	return &FieldError{Reason: reason, Want: want, Err: kind}
 }
 
-// reasonError is a message with the sentinel errors it stands for.
-type reasonError struct {
-	msg   string
-	kinds []error
+// at returns err about field: a FieldError (from encodeError, or for a part of the field) gets the
+// field, or field prefixed to its own; any other error is wrapped in one.
+func at(field string, err error) error {
+	var fe *FieldError
+	if !errors.As(err, &fe) {
+		return &FieldError{Field: field, Reason: ReasonMalformed, Err: err}
+	}
+	out := *fe
+	if out.Field == "" {
+		out.Field = field
+	} else {
+		out.Field = field + "." + out.Field
+	}
+	return &out
 }
-
-func (e *reasonError) Error() string   { return e.msg }
-func (e *reasonError) Unwrap() []error { return e.kinds }
 
 const (
 	wantEnd   = "a date YYYY-MM-DD from 1900-01-01 to 2099-12-31, or \"unknown\""
 	wantDate  = "a date YYYY-MM-DD from 1900-01-01 to 2099-12-31"
-	wantValue = "a non-negative number in a unit with a known conversion to the code's canonical unit"
+	wantValue = "a non-negative number within the range of the code's canonical unit"
+	wantUnit  = "a unit with a known conversion to the code's canonical unit"
 )
 
 // NormaliseCode checks code against the code system and returns its canonical spelling.
@@ -398,9 +545,18 @@ func EncodeCode(cs schema.CodeSystem, code string) (uint64, error) {
 		err = fmt.Errorf("unsupported code system")
 	}
 	if err != nil {
-		return 0, encodeError(err, "a "+cs.String()+" code")
+		return 0, encodeError(err, article(cs.String())+" code")
 	}
 	return v, nil
+}
+
+// article puts "a" or "an" before a code system's name, by how it is spoken: "an ICD-10-CM",
+// "an RxNorm", "an X12" (letters said one by one), "a LOINC" (said as a word).
+func article(name string) string {
+	if name != "" && strings.ContainsRune("AEIOURXaeiou", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }
 
 // fitList keeps at most the list's capacity of entries and orders a dated list newest first
@@ -515,11 +671,11 @@ func (a *Attributes) Values(h Header) ([]*big.Int, error) {
 	set(schema.FieldHolder, hc.BigInt(new(big.Int)))
 	issued, err := encode.Date(h.IssuedOn)
 	if err != nil {
-		return nil, &FieldError{Field: "issued_on", Err: encodeError(err, wantDate)}
+		return nil, at("issued_on", encodeError(err, wantDate))
 	}
 	expires, err := encode.Date(h.ExpiresOn)
 	if err != nil {
-		return nil, &FieldError{Field: "expires_on", Err: encodeError(err, wantDate)}
+		return nil, at("expires_on", encodeError(err, wantDate))
 	}
 	set(schema.FieldIssuedOn, u(issued))
 	set(schema.FieldExpiresOn, u(expires))
@@ -528,14 +684,14 @@ func (a *Attributes) Values(h Header) ([]*big.Int, error) {
 	for i, attr := range s.Attributes {
 		v, err := EncodeScalar(attr, a.Scalars[i])
 		if err != nil {
-			return nil, &FieldError{Field: attr.Name, Err: err}
+			return nil, at(attr.Name, err)
 		}
 		set(schema.AttrField(attr.Name), v)
 	}
 	for li, l := range s.Lists {
 		entries := a.Lists[li]
 		if len(entries) > l.Capacity {
-			return nil, fieldErr(l.Name, "more than %d entries", l.Capacity)
+			return nil, fieldErr(l.Name, ReasonTooLarge, fmt.Sprintf("at most %d entries", l.Capacity))
 		}
 		set(schema.LengthField(l.Name), u(uint64(len(entries))))
 		comp := a.Completeness[li]
@@ -553,20 +709,20 @@ func (a *Attributes) Values(h Header) ([]*big.Int, error) {
 			field := fmt.Sprintf("%s[%d]", l.Name, j)
 			code, err := EncodeCode(l.Code, e.Code)
 			if err != nil {
-				return nil, &FieldError{Field: field + ".code", Err: err}
+				return nil, at(field+".code", err)
 			}
 			set(schema.EntryField(l.Name, j, "code"), u(code))
 			if l.Value {
 				fixed, err := encode.Fixed(e.Code, *e.Value)
 				if err != nil {
-					return nil, &FieldError{Field: field + ".value", Err: encodeError(err, wantValue)}
+					return nil, at(field+".value", encodeError(err, wantValue))
 				}
 				set(schema.EntryField(l.Name, j, "value"), u(fixed))
 			}
 			if l.HasDate() {
 				d, err := encode.Date(e.Date)
 				if err != nil {
-					return nil, &FieldError{Field: field + "." + l.DateField, Err: encodeError(err, wantDate)}
+					return nil, at(field+"."+l.DateField, encodeError(err, wantDate))
 				}
 				set(schema.EntryField(l.Name, j, "date"), u(d))
 			}
@@ -580,14 +736,14 @@ func (a *Attributes) Values(h Header) ([]*big.Int, error) {
 			if l.Status != nil {
 				k, ok := l.Status.Index(e.Status)
 				if !ok {
-					return nil, fieldErr(field+"."+l.Status.Field, "want one of %s", strings.Join(l.Status.Values, ", "))
+					return nil, fieldErr(field+"."+l.Status.Field, ReasonNotInSet, "one of "+strings.Join(l.Status.Values, ", "))
 				}
 				set(schema.EntryField(l.Name, j, "status"), u(uint64(k)))
 			}
 			if l.Verification != nil {
 				k, ok := l.Verification.Index(e.Verification)
 				if !ok {
-					return nil, fieldErr(field+"."+l.Verification.Field, "want one of %s", strings.Join(l.Verification.Values, ", "))
+					return nil, fieldErr(field+"."+l.Verification.Field, ReasonNotInSet, "one of "+strings.Join(l.Verification.Values, ", "))
 				}
 				set(schema.EntryField(l.Name, j, "verification"), u(uint64(k)))
 			}
@@ -604,10 +760,10 @@ func (a *Attributes) datedOnOrBefore(issuedOn string) error {
 		for j, e := range a.Lists[li] {
 			field := fmt.Sprintf("%s[%d]", l.Name, j)
 			if l.HasDate() && e.Date > issuedOn {
-				return fieldErr(field+"."+l.DateField, "dated after issued_on (a credential is the record as it stood on issued_on)")
+				return fieldErr(field+"."+l.DateField, ReasonAfterIssued, "")
 			}
 			if l.HasEnd() && e.End != "" && e.End != EndUnknown && e.End > issuedOn {
-				return fieldErr(field+"."+l.EndField, "dated after issued_on (on issued_on the entry had not ended: leave the end out)")
+				return fieldErr(field+"."+l.EndField, ReasonEndAfterIssued, "")
 			}
 		}
 	}
@@ -645,10 +801,10 @@ func EncodeScalar(attr schema.Attribute, v string) (*big.Int, error) {
 				return big.NewInt(int64(i + 1)), nil
 			}
 		}
-		return nil, fmt.Errorf("%w: want one of %s", ErrMalformed, strings.Join(attr.Values, ", "))
+		return nil, fieldErr("", ReasonNotInSet, "one of "+strings.Join(attr.Values, ", "))
 	case schema.Hashed:
 		e := fieldhash.String(v)
 		return e.BigInt(new(big.Int)), nil
 	}
-	return nil, fmt.Errorf("%w: unsupported type", ErrMalformed)
+	return nil, fieldErr("", ReasonUnsupported, "")
 }

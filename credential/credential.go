@@ -17,6 +17,7 @@ import (
 	"io"
 	"math/big"
 	"reflect"
+	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
@@ -110,14 +111,14 @@ func IssueAttributes(key *IssuerKey, a *Attributes, holderCommitment fr.Element,
 	}
 	issued, err := encode.Date(issuedOn)
 	if err != nil {
-		return nil, &FieldError{Field: "issued_on", Err: encodeError(err, wantDate)}
+		return nil, at("issued_on", encodeError(err, wantDate))
 	}
 	expires, err := encode.Date(expiresOn)
 	if err != nil {
-		return nil, &FieldError{Field: "expires_on", Err: encodeError(err, wantDate)}
+		return nil, at("expires_on", encodeError(err, wantDate))
 	}
 	if expires < issued {
-		return nil, fieldErr("expires_on", "before issued_on")
+		return nil, fieldErr("expires_on", ReasonBeforeIssued, "")
 	}
 	if err := a.datedOnOrBefore(issuedOn); err != nil {
 		return nil, err
@@ -173,11 +174,11 @@ func Commitment(s *schema.Schema, values []*big.Int) (fr.Element, error) {
 // Parse reads CREDENTIAL.json strictly (size-limited, unknown fields refused).
 func Parse(data []byte) (*Credential, error) {
 	if len(data) > MaxSize {
-		return nil, fieldErr("credential", "larger than %d bytes", MaxSize)
+		return nil, fieldErr("", ReasonTooLarge, fmt.Sprintf("at most %d bytes", MaxSize))
 	}
 	var c Credential
 	if err := strictUnmarshal(data, &c); err != nil {
-		return nil, fieldErr("credential", "%v", err)
+		return nil, jsonFieldErr("", err)
 	}
 	return &c, nil
 }
@@ -187,53 +188,53 @@ func Parse(data []byte) (*Credential, error) {
 func (c *Credential) Decode() (*Decoded, error) {
 	switch {
 	case c.Version == 1:
-		return nil, fieldErr("version", "credential format version 1 is no longer accepted: ask the issuer to re-issue it (version 2 signs the whole record and what it leaves out)")
+		return nil, fieldErr("version", ReasonReissue, "")
 	case c.Version != Version:
-		return nil, fieldErr("version", "unsupported credential format version %d (this zkhealth reads version %d)", c.Version, Version)
+		return nil, fieldErr("version", ReasonUnsupported, fmt.Sprintf("%d", Version))
 	}
 	s, err := schema.Get(c.Schema)
 	if err != nil {
-		return nil, fieldErr("schema", "%v", err)
+		return nil, &FieldError{Field: "schema", Reason: ReasonNotInSet, Want: "one of " + strings.Join(schemaIDs(), ", "), Err: err}
 	}
 	a, err := ParseAttributes(s, c.Attributes)
 	if err != nil {
 		return nil, err
 	}
 	if !isNormal(c.Attributes, a) {
-		return nil, fieldErr("attributes", "not as issued (re-spelt, reordered or changed below the encoding's precision)")
+		return nil, fieldErr("attributes", ReasonNotAsIssued, "")
 	}
 	if len(c.Completeness) != len(s.Lists) {
-		return nil, fieldErr("completeness", "want one entry per list of schema %s", s.ID)
+		return nil, fieldErr("completeness", ReasonMismatch, "one entry per list of schema "+s.ID+": "+listNames(s))
 	}
 	for i, l := range s.Lists {
 		w, ok := c.Completeness[l.Name]
 		if !ok {
-			return nil, fieldErr("completeness."+l.Name, "missing")
+			return nil, fieldErr("completeness."+l.Name, ReasonMissing, "")
 		}
 		if !a.Completeness[i].Complete() {
-			return nil, fieldErr("attributes."+l.Name, "more entries than the list holds")
+			return nil, fieldErr("attributes."+l.Name, ReasonTooLarge, fmt.Sprintf("at most %d entries", l.Capacity))
 		}
 		a.Completeness[i] = Completeness{Incomplete: w.Incomplete}
 		if w.CompleteSince != nil {
 			field := "completeness." + l.Name + ".complete_since"
 			d, err := encode.Date(*w.CompleteSince)
 			if err != nil {
-				return nil, &FieldError{Field: field, Err: encodeError(err, wantDate)}
+				return nil, at(field, encodeError(err, wantDate))
 			}
 			if encode.DateString(d) != *w.CompleteSince {
-				return nil, fieldErr(field, "not as issued (want YYYY-MM-DD)")
+				return nil, fieldErr(field, ReasonNotAsIssued, "")
 			}
 			a.Completeness[i].CompleteSince = *w.CompleteSince
 		}
 	}
 	var h Header
 	if h.HolderCommitment, err = fieldhash.ParseHex(c.HolderCommitment); err != nil {
-		return nil, fieldErr("holder_commitment", "%v", err)
+		return nil, &FieldError{Field: "holder_commitment", Reason: ReasonMalformed, Want: "a field element in hex", Err: err}
 	}
 	h.IssuedOn, h.ExpiresOn = c.IssuedOn, c.ExpiresOn
 	id, err := hex.DecodeString(c.ID)
 	if err != nil || len(id) != len(h.ID) {
-		return nil, fieldErr("id", "want %d bytes of hex", len(h.ID))
+		return nil, fieldErr("id", ReasonMalformed, fmt.Sprintf("%d bytes of hex", len(h.ID)))
 	}
 	copy(h.ID[:], id)
 	vals, err := a.Values(h)
@@ -246,14 +247,14 @@ func (c *Credential) Decode() (*Decoded, error) {
 	}
 	d := &Decoded{Schema: s, Attributes: a, Header: h, Values: vals, Commitment: commit}
 	if d.Issuer, err = ParsePublicKey(c.Issuer); err != nil {
-		return nil, fieldErr("issuer", "%v", err)
+		return nil, &FieldError{Field: "issuer", Reason: ReasonMalformed, Want: "an issuer public key in hex", Err: err}
 	}
 	sig, err := hex.DecodeString(c.Signature)
 	if err != nil {
-		return nil, fieldErr("signature", "not hex")
+		return nil, fieldErr("signature", ReasonMalformed, "an EdDSA signature in hex")
 	}
 	if n, err := d.Signature.SetBytes(sig); err != nil || n != len(sig) {
-		return nil, fieldErr("signature", "not an EdDSA signature")
+		return nil, fieldErr("signature", ReasonMalformed, "an EdDSA signature in hex")
 	}
 	return d, nil
 }

@@ -78,23 +78,23 @@ func (k *IssuerKey) MarshalJSON() ([]byte, error) {
 func ParseIssuerKey(data []byte) (*IssuerKey, error) {
 	var f IssuerKeyFile
 	if err := strictUnmarshal(data, &f); err != nil {
-		return nil, fieldErr("issuer key", "%v", err)
+		return nil, jsonFieldErr("", err)
 	}
 	b, err := hex.DecodeString(strings.TrimPrefix(f.PrivateKey, "0x"))
 	if err != nil {
-		return nil, fieldErr("private_key", "not hex")
+		return nil, fieldErr("private_key", ReasonMalformed, fmt.Sprintf("%d bytes of hex", privateKeySize))
 	}
 	// gnark-crypto's SetBytes panics on a buffer longer than a key: check the length first.
 	if len(b) != privateKeySize {
-		return nil, fieldErr("private_key", "want %d bytes", privateKeySize)
+		return nil, fieldErr("private_key", ReasonMalformed, fmt.Sprintf("%d bytes of hex", privateKeySize))
 	}
 	priv := new(eddsa.PrivateKey)
 	if n, err := priv.SetBytes(b); err != nil || n != len(b) {
-		return nil, fieldErr("private_key", "not an issuer private key")
+		return nil, fieldErr("private_key", ReasonMalformed, "an issuer private key")
 	}
 	k := &IssuerKey{priv: priv}
 	if strings.TrimPrefix(f.PublicKey, "0x") != k.PublicHex() {
-		return nil, fieldErr("public_key", "does not match private_key")
+		return nil, fieldErr("public_key", ReasonMismatch, "the public key of private_key")
 	}
 	return k, nil
 }

@@ -90,8 +90,8 @@ func TestIssuerKeyFileRefusals(t *testing.T) {
 		{"LongPrivateKey", credential.IssuerKeyFile{PrivateKey: f.PrivateKey + "00", PublicKey: f.PublicKey}, "private_key"},
 		{"NotHex", credential.IssuerKeyFile{PrivateKey: "zz" + f.PrivateKey[2:], PublicKey: f.PublicKey}, "private_key"},
 		{"MissingPrivateKey", credential.IssuerKeyFile{PublicKey: f.PublicKey}, "private_key"},
-		{"UnknownField", map[string]string{"private_key": f.PrivateKey, "public_key": f.PublicKey, "note": "x"}, "issuer key"},
-		{"NotJSON", "not a key", "issuer key"},
+		{"UnknownField", map[string]string{"private_key": f.PrivateKey, "public_key": f.PublicKey, "note": "x"}, "note"},
+		{"NotJSON", "not a key", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -415,7 +415,7 @@ func TestMalformed(t *testing.T) {
 		path   string
 		want   string
 	}{
-		{"not json", `{"resourceType": "Bundle",`, "Bundle", "not valid JSON"},
+		{"not json", `{"resourceType": "Bundle",`, "Bundle", "malformed JSON at line 1, column 27: unexpected end of input"},
 		{"duplicate key", `{"resourceType": "Bundle", "type": "collection", "type": "batch"}`, "Bundle", "repeats a key"},
 		{"not a bundle", `{"resourceType": "Patient"}`, "Bundle.resourceType", "want a Bundle"},
 		{"entry not an array", `{"resourceType": "Bundle", "type": "collection", "entry": {}}`, "Bundle.entry", "want an array"},

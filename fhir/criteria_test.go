@@ -222,7 +222,7 @@ func TestPolicyFromFHIRErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, path, want string
 	}{
-		{"not json", `[`, "input", "not valid JSON"},
+		{"not json", `[`, "input", "malformed JSON at line 1, column 2: unexpected end of input"},
 		{"no criteria", `{"resourceType": "Patient"}`, "input", "no ResearchStudy"},
 		{"group without exclude", string(r4Trial(`{"code": ` + disease + `, "valueBoolean": true}`)), "Group[0].characteristic[0].exclude", "required"},
 		{"group without code", string(r4Trial(`{"valueBoolean": true, "exclude": false}`)), "Group[0].characteristic[0].code", "required"},

@@ -3,16 +3,12 @@ package fhir
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/zkhealth/zkhealth/credential"
+	"github.com/zkhealth/zkhealth/internal/testfixture"
 )
-
-// fixtureDir holds the shared Synthea bundles (README.md there says what each exercises).
-const fixtureDir = "../../shared/fixtures/fhir/synthea"
 
 // Fixture names by the patient's first name.
 const (
@@ -23,36 +19,17 @@ const (
 	ned      = "Ned"      // no_insurance only
 )
 
-// fixture reads the shared bundle whose file name starts with name.
+// fixture reads the shared Synthea bundle whose file name starts with name (README.md beside the
+// bundles says what each exercises).
 func fixture(tb testing.TB, name string) []byte {
 	tb.Helper()
-	paths, err := filepath.Glob(filepath.Join(fixtureDir, name+"_*.json"))
-	if err != nil || len(paths) != 1 {
-		tb.Fatalf("fixture %s: %v %v", name, paths, err)
-	}
-	data, err := os.ReadFile(paths[0])
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return data
+	return testfixture.SyntheaBundle(tb, name)
 }
 
-// allFixtures returns every bundle of the fixture directory by file name.
+// allFixtures returns every shared Synthea bundle by file name.
 func allFixtures(tb testing.TB) map[string][]byte {
 	tb.Helper()
-	paths, err := filepath.Glob(filepath.Join(fixtureDir, "*.json"))
-	if err != nil || len(paths) == 0 {
-		tb.Fatalf("no fixtures in %s: %v", fixtureDir, err)
-	}
-	out := map[string][]byte{}
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out[filepath.Base(p)] = data
-	}
-	return out
+	return testfixture.SyntheaBundles(tb)
 }
 
 // patient is the Patient every synthetic bundle holds.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/zkhealth/zkhealth/credential"
+	"github.com/zkhealth/zkhealth/internal/strictjson"
 )
 
 // ErrMalformed marks every error about the FHIR input (wrong JSON types, missing fields this
@@ -76,6 +77,10 @@ func parseJSON(data []byte, what string) (any, error) {
 			reason = "not valid JSON (" + err.Error() + ")"
 		case strings.HasPrefix(err.Error(), "trailing"):
 			reason = err.Error()
+		}
+		// a syntax error says what and where, in the words every other JSON input uses
+		if cerr := strictjson.Check(data); errors.Is(cerr, strictjson.ErrSyntax) {
+			reason = cerr.Error()
 		}
 		return nil, &Error{Path: what, Reason: reason}
 	}

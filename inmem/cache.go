@@ -12,8 +12,8 @@ import (
 
 // Cache is a zkhealth.Cache in memory: at most maxEntries values, each with its own expiry. When
 // it is full, a write first drops expired entries from the oldest end and then evicts the entry
-// written longest ago. Values are copied in and out, so callers may reuse their slices. Its
-// methods never return an error.
+// written longest ago. Values are copied in and out, so callers may reuse their slices. Its only
+// error is EInvalid for a ttl that is not positive (every entry expires, as the port requires).
 type Cache struct {
 	mu    sync.Mutex
 	max   int
@@ -25,7 +25,7 @@ type Cache struct {
 type cacheEntry struct {
 	key     string
 	value   []byte
-	expires time.Time // zero: never
+	expires time.Time
 }
 
 var _ zkhealth.Cache = (*Cache)(nil)
@@ -61,9 +61,11 @@ func (c *Cache) Get(_ context.Context, key string) ([]byte, bool, error) {
 	return bytes.Clone(e.value), true, nil
 }
 
-// Set stores a copy of value for ttl, replacing any entry for key; ttl <= 0 means no expiry (the
-// entry lives until it is evicted).
+// Set stores a copy of value for ttl, replacing any entry for key. EInvalid when ttl <= 0.
 func (c *Cache) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return errTTL()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.set(key, value, ttl)
@@ -71,8 +73,11 @@ func (c *Cache) Set(_ context.Context, key string, value []byte, ttl time.Durati
 }
 
 // SetNX stores a copy of value for ttl only when key is absent or expired and reports whether it
-// stored. Of concurrent calls for an absent key exactly one stores.
+// stored. Of concurrent calls for an absent key exactly one stores. EInvalid when ttl <= 0.
 func (c *Cache) SetNX(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, errTTL()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[key]; ok && !el.Value.(*cacheEntry).expired(c.now()) {
@@ -82,12 +87,11 @@ func (c *Cache) SetNX(_ context.Context, key string, value []byte, ttl time.Dura
 	return true, nil
 }
 
+func errTTL() error { return zkhealth.Errorf(zkhealth.EInvalid, "cache ttl must be positive") }
+
 func (c *Cache) set(key string, value []byte, ttl time.Duration) {
 	now := c.now()
-	var expires time.Time
-	if ttl > 0 {
-		expires = now.Add(ttl)
-	}
+	expires := now.Add(ttl)
 	if el, ok := c.items[key]; ok {
 		e := el.Value.(*cacheEntry)
 		e.value, e.expires = bytes.Clone(value), expires
@@ -112,6 +116,4 @@ func (c *Cache) remove(el *list.Element) {
 	delete(c.items, el.Value.(*cacheEntry).key)
 }
 
-func (e *cacheEntry) expired(now time.Time) bool {
-	return !e.expires.IsZero() && !now.Before(e.expires)
-}
+func (e *cacheEntry) expired(now time.Time) bool { return !now.Before(e.expires) }

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/zkhealth/zkhealth"
+	"github.com/zkhealth/zkhealth/internal/porttest"
 )
 
 func newTestLimiter(rate float64, burst int) (*RateLimiter, *fakeClock) {
@@ -12,6 +15,15 @@ func newTestLimiter(rate float64, burst int) (*RateLimiter, *fakeClock) {
 	return l, clk
 }
 
+// TestRateLimiterPort runs the port's conformance suite: limit at once, limit per window on
+// average.
+func TestRateLimiterPort(t *testing.T) {
+	porttest.RateLimiter(t, func(_ *testing.T, limit int, window time.Duration) zkhealth.RateLimiter {
+		return NewRateLimiter(float64(limit)/window.Seconds(), limit)
+	})
+}
+
+// TestRateLimiter: the token bucket, step by step on a fake clock.
 func TestRateLimiter(t *testing.T) {
 	l, clk := newTestLimiter(10, 3) // a token every 100 ms
 	steps := []struct {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/zkhealth/zkhealth"
+	"github.com/zkhealth/zkhealth/internal/porttest"
 )
 
 const secret = "deadbeefcafe" // stands for private data that must never reach a job's error
@@ -97,35 +98,15 @@ func wantCode(t *testing.T, err error, code string) {
 	}
 }
 
-func TestQueueRunsJobs(t *testing.T) {
-	q := startQueue(t, NewQueue(echoRunner, 3, 20))
-	for i := range 20 {
-		if err := q.Enqueue(ctx, fmt.Sprint("job", i), proofJob(fmt.Sprint("req", i))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := range 20 {
-		j := waitEnded(t, q, fmt.Sprint("job", i))
-		want := fmt.Sprintf(`{"request_id":"req%d"}`, i)
-		if j.Status != zkhealth.JobDone || string(j.Proof) != want || j.Error != nil {
-			t.Fatalf("job %d = %+v, want done with proof %s", i, j, want)
-		}
-		if j.QueueMS == nil || j.ProveMS == nil || *j.QueueMS < 0 || *j.ProveMS < 0 {
-			t.Fatalf("job %d timings queue_ms=%v prove_ms=%v, want both present", i, j.QueueMS, j.ProveMS)
-		}
-	}
-	if d, _ := q.Depth(ctx); d != 0 {
-		t.Fatalf("Depth = %d after all jobs ended, want 0", d)
-	}
-	t.Run("ErrNotFound", func(t *testing.T) {
-		_, err := q.Job(ctx, "nope")
-		wantCode(t, err, zkhealth.ENotFound)
-	})
-	t.Run("ErrInvalidEmptyID", func(t *testing.T) {
-		wantCode(t, q.Enqueue(ctx, "", proofJob("r")), zkhealth.EInvalid)
+// TestQueue runs the port's conformance suite on a started pool.
+func TestQueue(t *testing.T) {
+	porttest.Queue(t, func(t *testing.T, run zkhealth.ProofRunner, workers, capacity int) zkhealth.Queue {
+		return startQueue(t, NewQueue(run, workers, capacity))
 	})
 }
 
+// TestQueueStatesAndTimings: queued before Start, running, done, with timings by the queue's
+// clock.
 func TestQueueStatesAndTimings(t *testing.T) {
 	clk, br := newFakeClock(), newBlockingRunner()
 	q := NewQueue(br.run, 1, 5)
@@ -149,119 +130,6 @@ func TestQueueStatesAndTimings(t *testing.T) {
 	j = waitEnded(t, q, "j")
 	if j.Status != zkhealth.JobDone || *j.QueueMS != 1500 || j.ProveMS == nil || *j.ProveMS != 2000 {
 		t.Fatalf("done: %+v (prove_ms %v), want done with queue_ms 1500, prove_ms 2000", j, j.ProveMS)
-	}
-}
-
-func TestQueueOverloaded(t *testing.T) {
-	br := newBlockingRunner()
-	q := startQueue(t, NewQueue(br.run, 1, 2))
-	steps := []struct {
-		id    string
-		code  string
-		depth int
-	}{
-		{"running", "", 0}, // taken by the only worker (awaited below)
-		{"wait1", "", 1},
-		{"wait2", "", 2},
-		{"over", zkhealth.EOverloaded, 2},
-		{"wait1", "", 2}, // a duplicate of a waiting job succeeds even when full
-	}
-	for i, s := range steps {
-		wantCode(t, q.Enqueue(ctx, s.id, proofJob(s.id)), s.code)
-		if i == 0 {
-			br.waitStarted(t, "running")
-		}
-		if d, _ := q.Depth(ctx); d != s.depth {
-			t.Fatalf("after %q: Depth = %d, want %d", s.id, d, s.depth)
-		}
-	}
-	if _, err := q.Job(ctx, "over"); zkhealth.ErrorCode(err) != zkhealth.ENotFound {
-		t.Fatalf("refused job is known: %v", err)
-	}
-	close(br.release)
-	for _, id := range []string{"running", "wait1", "wait2"} {
-		if j := waitEnded(t, q, id); j.Status != zkhealth.JobDone {
-			t.Fatalf("%s: %+v", id, j)
-		}
-	}
-	// Room again.
-	if err := q.Enqueue(ctx, "over", proofJob("over")); err != nil {
-		t.Fatalf("Enqueue after the queue drained: %v", err)
-	}
-	waitEnded(t, q, "over")
-}
-
-func TestQueueDuplicateID(t *testing.T) {
-	var calls atomic.Int32
-	run := func(ctx context.Context, job zkhealth.ProofJob) ([]byte, error) {
-		calls.Add(1)
-		return echoRunner(ctx, job)
-	}
-	q := NewQueue(run, 2, 10)
-	for _, req := range []string{"first", "second"} { // queued twice before Start
-		if err := q.Enqueue(ctx, "dup", proofJob(req)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	startQueue(t, q)
-	j := waitEnded(t, q, "dup")
-	if err := q.Enqueue(ctx, "dup", proofJob("third")); err != nil { // and once finished
-		t.Fatal(err)
-	}
-	time.Sleep(20 * time.Millisecond)
-	if n := calls.Load(); n != 1 || string(j.Proof) != `{"request_id":"first"}` {
-		t.Fatalf("runner called %d times, proof %s; want once, for the first enqueue", n, j.Proof)
-	}
-}
-
-func TestQueueErrorMapping(t *testing.T) {
-	credErr := zkhealth.Errorf(zkhealth.ECredential, "the credential's signature is invalid")
-	for _, tc := range []struct {
-		name    string
-		run     zkhealth.ProofRunner
-		code    string
-		message string
-	}{
-		{"DomainError", func(context.Context, zkhealth.ProofJob) ([]byte, error) {
-			return nil, credErr
-		}, zkhealth.ECredential, credErr.Message},
-		{"NotSatisfied", func(context.Context, zkhealth.ProofJob) ([]byte, error) {
-			e := zkhealth.Errorf(zkhealth.ENotSatisfied, "predicate 3 is not satisfied")
-			e.Predicate = 3
-			return nil, e
-		}, zkhealth.ENotSatisfied, "predicate 3 is not satisfied"},
-		{"WrappedDomainErrorKeepsOnlyItsMessage", func(context.Context, zkhealth.ProofJob) ([]byte, error) {
-			return nil, fmt.Errorf("secret %s: %w", secret, credErr)
-		}, zkhealth.ECredential, credErr.Message},
-		{"PlainErrorHidden", func(context.Context, zkhealth.ProofJob) ([]byte, error) {
-			return nil, errors.New("witness: secret=" + secret)
-		}, zkhealth.EInternal, "proof generation failed"},
-		{"InternalDomainErrorHidden", func(context.Context, zkhealth.ProofJob) ([]byte, error) {
-			return nil, zkhealth.Errorf(zkhealth.EInternal, "solver failed on %s", secret)
-		}, zkhealth.EInternal, "proof generation failed"},
-		{"PanicHidden", func(context.Context, zkhealth.ProofJob) ([]byte, error) {
-			panic("secret " + secret)
-		}, zkhealth.EInternal, "proof generation failed"},
-		{"InvalidProofJSON", func(context.Context, zkhealth.ProofJob) ([]byte, error) {
-			return []byte("not json " + secret), nil
-		}, zkhealth.EInternal, "proof generation failed"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			q := startQueue(t, NewQueue(tc.run, 1, 1))
-			if err := q.Enqueue(ctx, "j", proofJob("r")); err != nil {
-				t.Fatal(err)
-			}
-			j := waitEnded(t, q, "j")
-			if j.Status != zkhealth.JobFailed || j.Error == nil || j.Error.Code != tc.code || j.Error.Message != tc.message {
-				t.Fatalf("job = %+v, error %+v; want failed with {%s, %q}", j, j.Error, tc.code, tc.message)
-			}
-			if b, _ := json.Marshal(j); strings.Contains(string(b), secret) || j.Proof != nil {
-				t.Fatalf("failed job leaks: %s", b)
-			}
-			if j.QueueMS == nil || j.ProveMS == nil {
-				t.Fatalf("failed job without timings: %+v", j)
-			}
-		})
 	}
 }
 

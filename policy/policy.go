@@ -60,20 +60,31 @@ type Predicate struct {
 	Verification      []string        `json:"verification,omitempty"`
 }
 
-// PredicateError names the predicate (by index and as written) that a policy error is about.
+// PredicateError names the predicate (by index and as written) that a policy error is about. The
+// predicate is the verifier's own criterion, never a credential's value.
 type PredicateError struct {
 	Index     int
 	Predicate string
 	Err       error
 }
 
+// Error renders "predicate i (as written): what is wrong".
 func (e *PredicateError) Error() string {
 	return fmt.Sprintf("predicate %d (%s): %v", e.Index, e.Predicate, e.Err)
 }
+
+// Unwrap returns the cause, which wraps ErrInvalid.
 func (e *PredicateError) Unwrap() error { return e.Err }
 
+// invalidError is a refusal of the policy: its text names the field at fault and what is wrong
+// (ErrInvalid's own text is left out, so a message does not say "invalid policy" twice over).
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string { return e.msg }
+func (e *invalidError) Unwrap() error { return ErrInvalid }
+
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+	return &invalidError{msg: fmt.Sprintf(format, args...)}
 }
 
 // Parse reads POLICY.json strictly: size-limited, one JSON object, unknown fields refused. It does

@@ -37,6 +37,9 @@ type Request struct {
 	Policy     *policy.Policy
 	AsOf       string // YYYY-MM-DD
 	Challenge  fr.Element
+	// Compiled is optional: Policy compiled for AsOf, for a caller that compiled it once and keeps
+	// it (a service proving many holders for one presentation request). Nil: Prepare compiles.
+	Compiled *policy.Compiled
 }
 
 // Prover holds the loaded keys of every circuit for one backend.
@@ -94,9 +97,13 @@ func (p *Prover) Prepare(req Request) (*Prepared, error) {
 	if !req.Policy.AcceptsIssuer(req.Credential.Issuer) {
 		return nil, zkhealth.Errorf(zkhealth.ECredential, "the policy does not accept the credential's issuer")
 	}
-	compiled, err := req.Policy.Compile(req.AsOf)
-	if err != nil {
-		return nil, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("policy: %w", err))
+	compiled := req.Compiled
+	if compiled == nil {
+		if compiled, err = req.Policy.Compile(req.AsOf); err != nil {
+			return nil, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("policy: %w", err))
+		}
+	} else if compiled.Policy != req.Policy || encode.DateString(compiled.AsOf) != req.AsOf {
+		return nil, fmt.Errorf("prover: the compiled policy is not the request's policy as of %s", req.AsOf)
 	}
 	asOf, _ := encode.Date(req.AsOf)
 	issued, _ := encode.Date(d.Header.IssuedOn)

@@ -8,8 +8,8 @@
 //
 //	<prefix>policy:<id>            string, StoredPolicy JSON; no expiry
 //	<prefix>request:<id>           string, request JSON; expires 24 h after the request does
-//	<prefix>nullifiers:<sha256(scope) hex>  set of nullifiers seen for the scope; no expiry
-//	<prefix>issuers                hash, public key → "<seq> <issuer JSON>", plus "#seq"
+//	<prefix>nullifiers:<sha256(scope) hex>  hash, nullifier → the claim that first used it; no expiry
+//	<prefix>issuers                hash, lower-case public key → "<seq> <issuer JSON>", plus "#seq"
 //	<prefix>cache:<key>            string, cached bytes, with the caller's ttl
 //	<prefix>rl:<sha256(key) hex>   counter of the current rate-limit window
 //

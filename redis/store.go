@@ -99,10 +99,14 @@ func (s *Store) Policy(ctx context.Context, id string) (zkhealth.StoredPolicy, e
 }
 
 // PutRequest stores the request; Redis deletes it RequestGrace after r.ExpiresAt (by the local
-// clock). Storing an id again replaces the request. Errors: EInvalid for an empty id, EUnavailable.
+// clock). Storing an id again replaces the request. Errors: EInvalid for an empty id or a zero
+// ExpiresAt, EUnavailable.
 func (s *Store) PutRequest(ctx context.Context, r zkhealth.PresentationRequest) error {
 	if r.ID == "" {
 		return zkhealth.Errorf(zkhealth.EInvalid, "request id is empty")
+	}
+	if r.ExpiresAt.IsZero() {
+		return zkhealth.Errorf(zkhealth.EInvalid, "request expires_at is missing")
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -140,10 +144,11 @@ func (s *Store) Request(ctx context.Context, id string, now time.Time) (zkhealth
 
 // UseNullifier records the nullifier in the scope's hash with claim as its value (HSETNX, one
 // atomic command): of concurrent callers with different claims, in any process, exactly one sees
-// first == true, and that claim sees true again when repeated. Errors: EInvalid, EUnavailable.
+// first == true, and that claim sees true again when repeated. Errors: EInvalid for an empty
+// argument, EUnavailable.
 func (s *Store) UseNullifier(ctx context.Context, scope, nullifier, claim string) (bool, error) {
-	if claim == "" {
-		return false, zkhealth.Errorf(zkhealth.EInvalid, "claim must not be empty")
+	if scope == "" || nullifier == "" || claim == "" {
+		return false, zkhealth.Errorf(zkhealth.EInvalid, "scope, nullifier and claim must not be empty")
 	}
 	key := s.nullifierKey(scope)
 	set, err := s.client.HSetNX(ctx, key, nullifier, claim).Result()
@@ -175,9 +180,9 @@ return v
 
 const seqField = "#seq"
 
-// PutIssuer registers the issuer unless its public key is registered, and returns the stored
-// record (the existing one, unchanged, for a known key). Errors: EInvalid for an empty public
-// key, EUnavailable.
+// PutIssuer registers the issuer unless its public key (compared case-insensitively) is
+// registered, and returns the stored record (the existing one, unchanged, for a known key).
+// Errors: EInvalid for an empty public key, EUnavailable.
 func (s *Store) PutIssuer(ctx context.Context, is zkhealth.Issuer) (zkhealth.Issuer, error) {
 	if is.PublicKey == "" || is.PublicKey == seqField {
 		return zkhealth.Issuer{}, zkhealth.Errorf(zkhealth.EInvalid, "issuer public_key is empty")
@@ -186,7 +191,7 @@ func (s *Store) PutIssuer(ctx context.Context, is zkhealth.Issuer) (zkhealth.Iss
 	if err != nil {
 		return zkhealth.Issuer{}, zkhealth.Errorf(zkhealth.EInvalid, "issuer is not valid JSON")
 	}
-	v, err := putIssuer.Run(ctx, s.client, []string{s.issuersKey()}, is.PublicKey, b).Text()
+	v, err := putIssuer.Run(ctx, s.client, []string{s.issuersKey()}, strings.ToLower(is.PublicKey), b).Text()
 	if err != nil {
 		return zkhealth.Issuer{}, unavailable(err)
 	}
@@ -243,13 +248,13 @@ func (s *Store) Issuers(ctx context.Context) ([]zkhealth.Issuer, error) {
 	return out, nil
 }
 
-// IssuerByKey returns the issuer registered with the public key, compared exactly (callers pass
-// lower-case hex). Errors: ENotFound, EUnavailable.
+// IssuerByKey returns the issuer registered with the public key, compared case-insensitively.
+// Errors: ENotFound, EUnavailable.
 func (s *Store) IssuerByKey(ctx context.Context, publicKey string) (zkhealth.Issuer, error) {
 	if publicKey == seqField {
 		return zkhealth.Issuer{}, zkhealth.Errorf(zkhealth.ENotFound, "issuer not found")
 	}
-	v, err := s.client.HGet(ctx, s.issuersKey(), publicKey).Result()
+	v, err := s.client.HGet(ctx, s.issuersKey(), strings.ToLower(publicKey)).Result()
 	if errors.Is(err, goredis.Nil) {
 		return zkhealth.Issuer{}, zkhealth.Errorf(zkhealth.ENotFound, "issuer not found")
 	}

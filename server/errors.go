@@ -8,13 +8,11 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/zkhealth/zkhealth"
-	"github.com/zkhealth/zkhealth/credential"
 )
 
 // codes maps every zkhealth error code to its HTTP status: the one place that does.
@@ -25,6 +23,7 @@ var codes = map[string]int{
 	zkhealth.ENotFound:     http.StatusNotFound,
 	zkhealth.EExpired:      http.StatusGone,
 	zkhealth.ETooLarge:     http.StatusRequestEntityTooLarge,
+	zkhealth.EMethod:       http.StatusMethodNotAllowed,
 	zkhealth.ENotSatisfied: http.StatusUnprocessableEntity,
 	zkhealth.ECredential:   http.StatusUnprocessableEntity,
 	zkhealth.ERateLimited:  http.StatusTooManyRequests,
@@ -69,7 +68,7 @@ func render(err error) (code string, status int, msg string) {
 	var ze *zkhealth.Error
 	switch {
 	case errors.As(err, &ze):
-		code, msg = ze.Code, safeMessage(ze)
+		code, msg = ze.Code, ze.Message
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		code, msg = zkhealth.EUnavailable, "The request timed out."
 	default:
@@ -83,25 +82,6 @@ func render(err error) (code string, status int, msg string) {
 		msg = http.StatusText(status)
 	}
 	return code, status, msg
-}
-
-// safeMessage is the error's message, except that a malformed credential field is described by
-// its name and the kind of problem only: the encoding packages quote the offending input (a birth
-// date, a lab value, a diagnosis code), which must never reach a response.
-func safeMessage(ze *zkhealth.Error) string {
-	var fe *credential.FieldError
-	if !errors.As(ze, &fe) {
-		return ze.Message
-	}
-	reason := strings.TrimPrefix(fe.Err.Error(), credential.ErrMalformed.Error()+": ")
-	if strings.ContainsAny(reason, "\"'0123456789") || strings.Contains(reason, "encode:") || strings.Contains(reason, "LOINC") {
-		reason = "malformed or unsupported value (not shown)"
-	}
-	prefix := ""
-	if i := strings.Index(ze.Message, fe.Field+":"); i > 0 {
-		prefix = ze.Message[:i] // e.g. "credential: "
-	}
-	return prefix + fe.Field + ": " + reason
 }
 
 // writeError answers with err's status and {"error":{"code","message"}}; a Retry-After comes from a

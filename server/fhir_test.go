@@ -11,6 +11,7 @@ import (
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/fhir"
+	"github.com/zkhealth/zkhealth/policy"
 	"github.com/zkhealth/zkhealth/server/servertest"
 	"github.com/zkhealth/zkhealth/service"
 )
@@ -26,19 +27,22 @@ func TestVerifyFHIR(t *testing.T) {
 	req := zkhealth.PresentationRequest{ID: "req_1", PolicyID: "pol_1", AsOf: "2026-11-01", Scope: "payer:acme:eligibility",
 		Policy: json.RawMessage(`{"schema": "coverage", "scope": "payer:acme:eligibility",
 		  "predicates": [{"attribute": "status", "op": "eq", "value": "active"}]}`)}
-	result := service.VerifyResult{Valid: true, Nullifier: "0x0abc", FirstUse: true}
+	pol, err := policy.Parse(req.Policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	result := service.VerifyResult{Valid: true, Nullifier: "0x0abc", FirstUse: &yes}
 	svc := &fakeService{
-		request: func(_ context.Context, id string) (zkhealth.PresentationRequest, error) {
-			if id != req.ID {
-				return zkhealth.PresentationRequest{}, notFound()
+		verify: func(_ context.Context, in service.VerifyInput) (service.Verification, error) {
+			if in.RequestID != req.ID {
+				return service.Verification{}, notFound()
 			}
-			return req, nil
-		},
-		verify: func(_ context.Context, id string, _ *zkhealth.ProofFile) (service.VerifyResult, bool, error) {
-			if id != req.ID {
-				return service.VerifyResult{}, false, notFound()
+			v := service.Verification{Result: result, Cached: true, Request: &service.Presentation{PresentationRequest: req, Policy: pol}}
+			if result.Valid {
+				v.Issuer = ik.PublicHex()
 			}
-			return result, true, nil
+			return v, nil
 		},
 	}
 	h := newHarness(t, svc, nil)
@@ -91,7 +95,7 @@ func TestVerifyFHIR(t *testing.T) {
 
 	t.Run("InvalidNamesNoIssuer", func(t *testing.T) {
 		result = service.VerifyResult{Valid: false, Reason: "untrusted_issuer", Nullifier: "0x0abc"}
-		defer func() { result = service.VerifyResult{Valid: true, Nullifier: "0x0abc", FirstUse: true} }()
+		defer func() { result = service.VerifyResult{Valid: true, Nullifier: "0x0abc", FirstUse: &yes} }()
 		r := verify(fhir.ContentType)
 		if r.Status != 200 || strings.Contains(string(r.Body), ik.PublicHex()) || !strings.Contains(string(r.Body), `"outcome":"error"`) ||
 			!strings.Contains(string(r.Body), "untrusted_issuer") {

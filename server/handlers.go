@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"sync"
@@ -11,9 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/zkhealth/zkhealth"
-	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/fhir"
-	"github.com/zkhealth/zkhealth/policy"
 	"github.com/zkhealth/zkhealth/service"
 )
 
@@ -78,12 +75,12 @@ func (s *Server) handleIssuers(c *gin.Context) {
 }
 
 func (s *Server) handleRegisterIssuer(c *gin.Context) {
-	var in issuerInput
+	var in service.IssuerInput
 	if err := s.decode(c.Request, &in); err != nil {
 		s.writeError(c, err)
 		return
 	}
-	is, err := s.d.Service.RegisterIssuer(c.Request.Context(), in.Name, in.PublicKey)
+	is, err := s.d.Service.RegisterIssuer(c.Request.Context(), in)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -92,12 +89,12 @@ func (s *Server) handleRegisterIssuer(c *gin.Context) {
 }
 
 func (s *Server) handleIssue(c *gin.Context) {
-	var in credentialInput
+	var in service.IssueInput
 	if err := s.decode(c.Request, &in); err != nil {
 		s.writeError(c, err)
 		return
 	}
-	cred, err := s.d.Service.Issue(c.Request.Context(), service.IssueInput(in))
+	cred, err := s.d.Service.Issue(c.Request.Context(), in)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -129,12 +126,12 @@ func (s *Server) handlePolicy(c *gin.Context) {
 }
 
 func (s *Server) handleOpenRequest(c *gin.Context) {
-	var in requestInput
+	var in service.RequestInput
 	if err := s.decode(c.Request, &in); err != nil {
 		s.writeError(c, err)
 		return
 	}
-	r, err := s.d.Service.OpenRequest(c.Request.Context(), in.PolicyID, in.AsOf, in.ttl())
+	r, err := s.d.Service.OpenRequest(c.Request.Context(), in)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -157,14 +154,14 @@ func (s *Server) handleProve(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	var in proveInput
+	var in service.ProveInput
 	if err := s.decode(c.Request, &in); err != nil {
 		s.writeError(c, err)
 		return
 	}
 	ctx := c.Request.Context()
 	if async {
-		id, err := s.d.Service.ProveAsync(ctx, service.ProveInput(in))
+		id, err := s.d.Service.ProveAsync(ctx, in)
 		if err != nil {
 			s.writeError(c, err)
 			return
@@ -182,7 +179,7 @@ func (s *Server) handleProve(c *gin.Context) {
 			return
 		}
 	}
-	out, hit, err := s.d.Service.Prove(ctx, service.ProveInput(in))
+	out, hit, err := s.d.Service.Prove(ctx, in)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -202,68 +199,40 @@ func (s *Server) handleJob(c *gin.Context) {
 
 // handleVerify answers with the JSON result, or, when the Accept header prefers
 // application/fhir+json, with the FHIR R4 resource of the result (fhir.VerificationResource:
-// CoverageEligibilityResponse or ResearchSubject). Errors keep the JSON error shape either way.
+// CoverageEligibilityResponse or ResearchSubject) built from the request the service verified
+// against. Errors keep the JSON error shape either way.
 func (s *Server) handleVerify(c *gin.Context) {
 	c.Header("Vary", "Accept")
-	var in verifyInput
+	var in service.VerifyInput
 	if err := s.decode(c.Request, &in); err != nil {
 		s.writeError(c, err)
 		return
 	}
-	ctx := c.Request.Context()
-	var req zkhealth.PresentationRequest
-	wantsFHIR := fhir.WantsFHIR(c.GetHeader("Accept"))
-	if wantsFHIR {
-		// the policy and as-of date the FHIR resource reports are the verifier's own
-		r, err := s.d.Service.Request(ctx, in.RequestID)
-		if err != nil {
-			s.writeError(c, err)
-			return
-		}
-		req = r
-	}
-	res, hit, err := s.d.Service.Verify(ctx, in.RequestID, in.file)
+	v, err := s.d.Service.Verify(c.Request.Context(), in)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	c.Header("X-Cache", cacheHeader(hit))
-	if !wantsFHIR {
-		c.JSON(http.StatusOK, res)
+	c.Header("X-Cache", cacheHeader(v.Cached))
+	if !fhir.WantsFHIR(c.GetHeader("Accept")) {
+		c.JSON(http.StatusOK, v.Result)
 		return
 	}
-	body, err := verificationResource(req, res, in.file)
+	body, err := fhir.VerificationResource(fhir.Verification{
+		Valid:     v.Result.Valid,
+		Reason:    v.Result.Reason,
+		Nullifier: v.Result.Nullifier,
+		FirstUse:  v.Result.FirstUse,
+		Policy:    v.Request.Policy,
+		RequestID: v.Request.ID,
+		AsOf:      v.Request.AsOf,
+		Issuer:    v.Issuer,
+	})
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
 	c.Data(http.StatusOK, fhir.ContentType, body)
-}
-
-// verificationResource renders a verification result as its FHIR resource. The policy hash is
-// left for package fhir to compute from the request's policy and as-of date; the issuer is named
-// only when the proof is valid (only then is the key the proof names a trusted issuer's).
-func verificationResource(req zkhealth.PresentationRequest, res service.VerifyResult, f *zkhealth.ProofFile) ([]byte, error) {
-	p, err := policy.Parse(req.Policy)
-	if err != nil {
-		return nil, fmt.Errorf("stored policy of request: %w", err)
-	}
-	v := fhir.Verification{
-		Valid:     res.Valid,
-		Reason:    res.Reason,
-		Nullifier: res.Nullifier,
-		Policy:    p,
-		RequestID: req.ID,
-		AsOf:      req.AsOf,
-	}
-	if res.Valid {
-		firstUse := res.FirstUse
-		v.FirstUse = &firstUse
-		if pk, err := credential.ParsePublicKey(f.Public.Issuer); err == nil {
-			v.Issuer = credential.PublicKeyHex(pk)
-		}
-	}
-	return fhir.VerificationResource(v)
 }
 
 func cacheHeader(hit bool) string {

@@ -1,7 +1,8 @@
 // Package server is zkhealth's HTTP API (API.md) on Gin. It only translates HTTP to calls of the
-// application service and back: requests are decoded strictly and validate themselves, errors are
-// mapped to statuses in one place (errors.go), and every answer matches the OpenAPI document
-// served at /openapi.json (openapi.yaml, embedded).
+// application service and back: bodies are decoded strictly into the service's input types (which
+// the service validates), errors are mapped to statuses in one place (errors.go), a known path
+// with another method answers 405, and every answer matches the OpenAPI document served at
+// /openapi.json (openapi.yaml, embedded).
 //
 // Middleware, outermost first: request id (X-Request-ID), access log and Prometheus metrics (route
 // templates only, never bodies or query values), panic recovery (500 "Internal error"), request
@@ -73,19 +74,20 @@ func ParseRole(s string) (Role, error) {
 	return "", fmt.Errorf("unknown role %q (issuer, holder, verifier, admin)", s)
 }
 
-// Service is what the server calls: package service's *Service implements it. Its errors are
-// *zkhealth.Error with the codes each method's documentation lists.
+// Service is what the server calls: package service's *Service implements it. It validates the
+// request bodies it takes (package service's input types); its errors are *zkhealth.Error with
+// the codes each method's documentation lists.
 type Service interface {
 	RegisterPolicy(ctx context.Context, raw []byte) (zkhealth.StoredPolicy, error)
 	Policy(ctx context.Context, id string) (zkhealth.StoredPolicy, error)
-	OpenRequest(ctx context.Context, policyID, asOf string, ttl time.Duration) (zkhealth.PresentationRequest, error)
+	OpenRequest(ctx context.Context, in service.RequestInput) (zkhealth.PresentationRequest, error)
 	Request(ctx context.Context, id string) (zkhealth.PresentationRequest, error)
 	Prove(ctx context.Context, in service.ProveInput) (proofJSON []byte, hit bool, err error)
 	ProveAsync(ctx context.Context, in service.ProveInput) (string, error)
 	Job(ctx context.Context, id string) (zkhealth.Job, error)
-	Verify(ctx context.Context, requestID string, f *zkhealth.ProofFile) (service.VerifyResult, bool, error)
+	Verify(ctx context.Context, in service.VerifyInput) (service.Verification, error)
 	Issue(ctx context.Context, in service.IssueInput) (*credential.Credential, error)
-	RegisterIssuer(ctx context.Context, name, publicKey string) (zkhealth.Issuer, error)
+	RegisterIssuer(ctx context.Context, in service.IssuerInput) (zkhealth.Issuer, error)
 	Issuers(ctx context.Context) ([]zkhealth.Issuer, error)
 	Circuits() []service.Circuit
 	VerifyingKey(id string) ([]byte, error)
@@ -140,7 +142,7 @@ func New(d Deps) (*Server, error) {
 	}
 	d.Logger = slog.New(LogHandler(d.Logger.Handler())) // request ids on every record
 	if d.Metrics == nil {
-		d.Metrics = metrics.New(nil)
+		d.Metrics = metrics.New()
 	}
 	if d.BodyLimit <= 0 {
 		d.BodyLimit = DefaultBodyLimit
@@ -189,12 +191,15 @@ func (s *Server) routes() *gin.Engine {
 		gin.SetMode(gin.ReleaseMode) // no route dump on stdout
 	}
 	e := gin.New()
-	e.HandleMethodNotAllowed = false
+	e.HandleMethodNotAllowed = true // 405 with Allow for a known path and another method
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false
 	e.Use(s.requestID, s.observe, s.recoverPanic, s.timeout, s.limitBody)
 	e.NoRoute(func(c *gin.Context) {
 		s.writeError(c, zkhealth.Errorf(zkhealth.ENotFound, "No such endpoint."))
+	})
+	e.NoMethod(func(c *gin.Context) {
+		s.writeError(c, zkhealth.Errorf(zkhealth.EMethod, "This endpoint does not take %s; see the Allow header.", methodLabel(c.Request.Method)))
 	})
 
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })

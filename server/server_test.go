@@ -26,7 +26,7 @@ type fakeService struct {
 	circuits func() []service.Circuit
 	ready    func(ctx context.Context) error
 	request  func(ctx context.Context, id string) (zkhealth.PresentationRequest, error)
-	verify   func(ctx context.Context, id string, f *zkhealth.ProofFile) (service.VerifyResult, bool, error)
+	verify   func(ctx context.Context, in service.VerifyInput) (service.Verification, error)
 }
 
 func notFound() error { return zkhealth.Errorf(zkhealth.ENotFound, "No such thing.") }
@@ -37,7 +37,10 @@ func (f *fakeService) RegisterPolicy(context.Context, []byte) (zkhealth.StoredPo
 func (f *fakeService) Policy(context.Context, string) (zkhealth.StoredPolicy, error) {
 	return zkhealth.StoredPolicy{}, notFound()
 }
-func (f *fakeService) OpenRequest(context.Context, string, string, time.Duration) (zkhealth.PresentationRequest, error) {
+func (f *fakeService) OpenRequest(_ context.Context, in service.RequestInput) (zkhealth.PresentationRequest, error) {
+	if err := in.Validate(); err != nil {
+		return zkhealth.PresentationRequest{}, err
+	}
 	return zkhealth.PresentationRequest{}, notFound()
 }
 func (f *fakeService) Request(ctx context.Context, id string) (zkhealth.PresentationRequest, error) {
@@ -47,6 +50,9 @@ func (f *fakeService) Request(ctx context.Context, id string) (zkhealth.Presenta
 	return zkhealth.PresentationRequest{}, notFound()
 }
 func (f *fakeService) Prove(ctx context.Context, in service.ProveInput) ([]byte, bool, error) {
+	if err := in.Validate(); err != nil {
+		return nil, false, err
+	}
 	if f.prove != nil {
 		return f.prove(ctx, in)
 	}
@@ -58,18 +64,19 @@ func (f *fakeService) ProveAsync(context.Context, service.ProveInput) (string, e
 func (f *fakeService) Job(context.Context, string) (zkhealth.Job, error) {
 	return zkhealth.Job{}, notFound()
 }
-func (f *fakeService) Verify(ctx context.Context, id string, pf *zkhealth.ProofFile) (service.VerifyResult, bool, error) {
+func (f *fakeService) Verify(ctx context.Context, in service.VerifyInput) (service.Verification, error) {
 	if f.verify != nil {
-		return f.verify(ctx, id, pf)
+		return f.verify(ctx, in)
 	}
-	return service.VerifyResult{}, false, notFound()
+	return service.Verification{}, notFound()
 }
 func (f *fakeService) Issue(context.Context, service.IssueInput) (*credential.Credential, error) {
-	// A malformed attribute whose message quotes the value, as package encode's do.
+	// A malformed attribute whose cause quotes the value, as package encode's errors do: the
+	// FieldError's text never renders its cause.
 	return nil, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("credential: %w",
-		&credential.FieldError{Field: "birth_date", Err: fmt.Errorf("%w: encode: bad date \"1976-13-45\"", credential.ErrMalformed)}))
+		&credential.FieldError{Field: "birth_date", Reason: credential.ReasonMalformed, Err: fmt.Errorf("encode: bad date \"1976-13-45\"")}))
 }
-func (f *fakeService) RegisterIssuer(context.Context, string, string) (zkhealth.Issuer, error) {
+func (f *fakeService) RegisterIssuer(context.Context, service.IssuerInput) (zkhealth.Issuer, error) {
 	return zkhealth.Issuer{}, errors.New("disk on fire at /secret/path")
 }
 func (f *fakeService) Issuers(context.Context) ([]zkhealth.Issuer, error) { return nil, nil }
@@ -133,6 +140,30 @@ func newHarness(t *testing.T, svc Service, mod func(*Deps)) *harness {
 }
 
 var validProveBody = map[string]any{"request_id": "req_1", "credential": map[string]any{"version": 1}, "holder_secret": "00"}
+
+// TestMethodNotAllowed: a known path with another method answers 405 with an Allow header, an
+// unknown path 404.
+func TestMethodNotAllowed(t *testing.T) {
+	h := newHarness(t, &fakeService{}, nil)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		code, allow  string
+	}{
+		{"GET", "/v1/proofs", 405, "method_not_allowed", "POST"},
+		{"DELETE", "/v1/requests/req_1", 405, "method_not_allowed", "GET"},
+		{"PUT", "/v1/policies", 405, "method_not_allowed", "POST"},
+		{"POST", "/healthz", 405, "method_not_allowed", "GET"},
+		{"GET", "/v1/nothing", 404, "not_found", ""},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			r, _ := h.c.Try(servertest.Request{Method: tc.method, Path: tc.path, Key: holderKey})
+			if r.Status != tc.status || r.ErrorCode() != tc.code || r.Header.Get("Allow") != tc.allow {
+				t.Errorf("got %d %s Allow %q; want %d %s Allow %q", r.Status, r.Body, r.Header.Get("Allow"), tc.status, tc.code, tc.allow)
+			}
+		})
+	}
+}
 
 func TestStatusOf(t *testing.T) {
 	for code, want := range map[string]int{
@@ -200,13 +231,17 @@ func TestMiddleware(t *testing.T) {
 		{name: "ErrForbidden", req: servertest.Request{Method: "POST", Path: "/v1/policies", Key: holderKey, Body: "{}"},
 			status: 403, code: "forbidden", msg: "verifier"},
 		{name: "ErrMalformedJSON", req: servertest.Request{Method: "POST", Path: "/v1/proofs", Key: holderKey, Body: `{"request_id": `},
-			status: 400, code: "invalid_request", msg: "body"},
+			status: 400, code: "invalid_request", msg: "body: malformed JSON at line 1, column 16: unexpected end of input"},
+		{name: "ErrMalformedJSONTrailingComma", req: servertest.Request{Method: "POST", Path: "/v1/proofs", Key: holderKey, Body: "{\"request_id\": \"r\",\n}"},
+			status: 400, code: "invalid_request", msg: "body: malformed JSON at line 2, column 1: want an object key"},
+		{name: "ErrRepeatedKey", req: servertest.Request{Method: "POST", Path: "/v1/proofs", Key: holderKey, Body: `{"request_id": "a", "request_id": "b"}`},
+			status: 400, code: "invalid_request", msg: "body: an object repeats a key at line 1, column 21"},
 		{name: "ErrMissingField", req: servertest.Request{Method: "POST", Path: "/v1/proofs", Key: holderKey, Body: `{"request_id":"r","credential":{}}`},
 			status: 400, code: "invalid_request", msg: "holder_secret"},
 		{name: "ErrWrongType", req: servertest.Request{Method: "POST", Path: "/v1/proofs", Key: holderKey, Body: `{"request_id":7}`},
-			status: 400, code: "invalid_request", msg: "request_id"},
+			status: 400, code: "invalid_request", msg: "request_id: want a string"},
 		{name: "ErrUnknownField", req: servertest.Request{Method: "POST", Path: "/v1/proofs", Key: holderKey, Body: `{"request_id":"r","extra":1}`},
-			status: 400, code: "invalid_request", msg: "extra"},
+			status: 400, code: "invalid_request", msg: "extra: unknown field"},
 		{name: "ErrAsyncParam", req: servertest.Request{Method: "POST", Path: "/v1/proofs?async=maybe", Key: holderKey, Body: validProveBody},
 			status: 400, code: "invalid_request", msg: "async"},
 		{name: "ErrTTL", req: servertest.Request{Method: "POST", Path: "/v1/requests", Key: verifierKey, Body: `{"policy_id":"p","ttl_seconds":86401}`},
@@ -406,6 +441,24 @@ func TestOpenAPIValidation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			err := h.c.Validate(req, &tc.resp)
 			if (err == nil) != tc.ok {
+				t.Errorf("Validate = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+	// a valid proof carries first_use, an invalid one its reason and no first_use
+	verify := httptest.NewRequest("POST", "http://x/v1/verify", nil)
+	for _, tc := range []struct {
+		name, body string
+		ok         bool
+	}{
+		{"Valid", `{"valid":true,"nullifier":"0x01","first_use":true}`, true},
+		{"Invalid", `{"valid":false,"reason":"challenge_mismatch","nullifier":"0x01"}`, true},
+		{"ErrValidWithoutFirstUse", `{"valid":true,"nullifier":"0x01"}`, false},
+		{"ErrInvalidWithFirstUse", `{"valid":false,"reason":"challenge_mismatch","nullifier":"0x01","first_use":false}`, false},
+	} {
+		t.Run("Verify"+tc.name, func(t *testing.T) {
+			resp := servertest.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}, "X-Cache": {"miss"}}, Body: []byte(tc.body)}
+			if err := h.c.Validate(verify, &resp); (err == nil) != tc.ok {
 				t.Errorf("Validate = %v, want ok=%v", err, tc.ok)
 			}
 		})

@@ -1,39 +1,63 @@
 package service
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"strings"
 	"testing"
 )
 
-// TestCacheKeyIsKeyed: the key under which a proof request is cached (and named as a job) is an
-// HMAC under the server secret: the same request gives another key under another secret, no plain
-// hash of the private inputs equals it, and none of them appears in it.
+// TestCacheKeyIsKeyed: the key under which a proof request is cached (and named as a job) is
+// HMAC-SHA256 under the server secret of a purpose label and the length-prefixed request id,
+// compact credential and holder secret. The expected value is computed here independently, so any
+// key that is not that HMAC (a plain hash, another framing, the secret left out) fails; each input
+// and the server secret change it.
 func TestCacheKeyIsKeyed(t *testing.T) {
-	in := ProveInput{RequestID: "req_1", Credential: []byte(`{"attributes":{"member_id":"M123456"}}`),
+	secret := []byte(strings.Repeat("k", 32))
+	in := ProveInput{RequestID: "req_1", Credential: []byte(`{"attributes": {"member_id": "M123456"}}`),
 		HolderSecret: strings.Repeat("ab", 32)}
-	a := &Service{d: Deps{Secret: make([]byte, 32)}}
-	b := &Service{d: Deps{Secret: append(make([]byte, 31), 1)}}
-	ka, kb := a.cacheKey(in), b.cacheKey(in)
-	if ka == kb {
-		t.Fatal("the cache key does not depend on the server secret")
-	}
-	if ka != a.cacheKey(in) {
-		t.Fatal("the cache key is not deterministic")
-	}
-	plain := sha256.Sum256([]byte(in.RequestID + string(in.Credential) + in.HolderSecret))
-	if ka == hex.EncodeToString(plain[:]) {
-		t.Fatal("the cache key is a plain hash of private inputs")
-	}
-	for _, private := range []string{in.HolderSecret, "M123456"} {
-		if strings.Contains(ka, private) {
-			t.Errorf("cache key holds %q", private)
+	want := func(secret []byte, reqID, compactCred, holderSecret string) string {
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte("proof"))
+		for _, part := range []string{reqID, compactCred, holderSecret} {
+			m.Write(binary.BigEndian.AppendUint64(nil, uint64(len(part))))
+			m.Write([]byte(part))
 		}
+		return hex.EncodeToString(m.Sum(nil))
 	}
-	other := in
-	other.HolderSecret = strings.Repeat("cd", 32)
-	if a.cacheKey(other) == ka {
-		t.Fatal("another holder secret gives the same cache key")
+	p := &Proofs{d: ProofsDeps{Secret: secret}}
+	got := p.cacheKey(in)
+	if w := want(secret, in.RequestID, `{"attributes":{"member_id":"M123456"}}`, in.HolderSecret); got != w {
+		t.Fatalf("cache key = %s, want the HMAC under the server secret %s", got, w)
 	}
+	if job := p.jobID(in); job != "job_"+got[:32] {
+		t.Errorf("job id = %s, want job_ and the cache key's first 32 hex digits", job)
+	}
+	for _, tc := range []struct {
+		name   string
+		secret []byte
+		in     ProveInput
+	}{
+		{"OtherServerSecret", append(secret[:31:31], 'j'), in},
+		{"OtherRequest", secret, ProveInput{RequestID: "req_2", Credential: in.Credential, HolderSecret: in.HolderSecret}},
+		{"OtherCredential", secret, ProveInput{RequestID: in.RequestID, Credential: []byte(`{"attributes":{"member_id":"M123457"}}`), HolderSecret: in.HolderSecret}},
+		{"OtherHolderSecret", secret, ProveInput{RequestID: in.RequestID, Credential: in.Credential, HolderSecret: strings.Repeat("cd", 32)}},
+		// the framing keeps the parts apart: moving a byte from one part to the next changes the key
+		{"ShiftedBoundary", secret, ProveInput{RequestID: "req_", Credential: []byte(`1{"attributes":{"member_id":"M123456"}}`), HolderSecret: in.HolderSecret}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if k := (&Proofs{d: ProofsDeps{Secret: tc.secret}}).cacheKey(tc.in); k == got {
+				t.Errorf("same cache key %s", k)
+			}
+		})
+	}
+	t.Run("WhitespaceOfTheCredentialIgnored", func(t *testing.T) {
+		spaced := in
+		spaced.Credential = []byte("{ \"attributes\" :\n {\"member_id\": \"M123456\"} }")
+		if k := p.cacheKey(spaced); k != got {
+			t.Errorf("re-spaced credential: cache key %s, want %s", k, got)
+		}
+	})
 }

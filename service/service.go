@@ -1,7 +1,10 @@
 // Package service is zkhealth's application logic behind the HTTP API, independent of HTTP and of
 // which backing store is used: registering policies, opening presentation requests, issuing
-// credentials, proving (with the keyed-hash proof cache and the job queue) and verifying (with
-// the issuer registry, the nullifier registry and the verification cache).
+// credentials, proving (Proofs: with the keyed-hash proof cache and the job queue) and verifying
+// (with the issuer registry, the nullifier registry and the verification cache). It reaches the
+// proving system through three small interfaces (Prover, Verifier, KeyRegistry), validates every
+// request body in one place (the input types' Validate), and parses a presentation request once
+// per process (Presentation).
 //
 // Privacy: the only private inputs it sees are a holder's credential and secret in Prove. They
 // reach the prover and, for asynchronous jobs, the queue (which encrypts them); cache keys derived
@@ -9,16 +12,13 @@
 package service
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -27,14 +27,11 @@ import (
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/fhir"
-	"github.com/zkhealth/zkhealth/internal/encode"
 	"github.com/zkhealth/zkhealth/internal/fieldhash"
 	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/metrics"
 	"github.com/zkhealth/zkhealth/policy"
-	"github.com/zkhealth/zkhealth/prover"
 	"github.com/zkhealth/zkhealth/schema"
-	"github.com/zkhealth/zkhealth/verifier"
 )
 
 // Request TTL bounds (API.md).
@@ -43,15 +40,28 @@ const (
 	MaxRequestTTL     = 86400 * time.Second
 )
 
-// Deps are the service's collaborators. Store, ProofCache, VerifyCache, Prover, Verifier, Secret
-// and IssuerKey are required; Queue is needed for asynchronous proofs.
+// KeyRegistry describes the circuits the service proves and verifies and serves their verifying
+// keys; internal/keys' *Registry implements it.
+type KeyRegistry interface {
+	// Circuits describes the loaded circuits.
+	Circuits() []keys.Info
+	// VerifyingKey returns a circuit's verifying key in its compressed serialisation, or false.
+	VerifyingKey(circuit string) ([]byte, bool)
+}
+
+// Deps are the service's collaborators. Store, ProofCache, VerifyCache, Prover, Verifier, Keys,
+// Secret and IssuerKey are required; Queue is needed for asynchronous proofs. Proofs, when set,
+// is the proving use case to use (its store and proof cache must be Store and ProofCache); nil
+// builds one.
 type Deps struct {
 	Store       zkhealth.Store
 	ProofCache  zkhealth.Cache
 	VerifyCache zkhealth.Cache
 	Queue       zkhealth.Queue
-	Prover      *prover.Prover
-	Verifier    *verifier.Verifier
+	Prover      Prover
+	Verifier    Verifier
+	Keys        KeyRegistry
+	Proofs      *Proofs
 	// Secret keys the HMACs of cache and job keys; at least 32 bytes, shared by every process
 	// serving one deployment.
 	Secret    []byte
@@ -66,7 +76,8 @@ type Deps struct {
 
 // Service implements the API's operations.
 type Service struct {
-	d Deps
+	d      Deps
+	proofs *Proofs
 }
 
 // New checks the dependencies and returns the service.
@@ -74,8 +85,8 @@ func New(d Deps) (*Service, error) {
 	switch {
 	case d.Store == nil || d.ProofCache == nil || d.VerifyCache == nil:
 		return nil, errors.New("service: store and caches are required")
-	case d.Prover == nil || d.Verifier == nil || d.IssuerKey == nil:
-		return nil, errors.New("service: prover, verifier and issuer key are required")
+	case d.Prover == nil || d.Verifier == nil || d.Keys == nil || d.IssuerKey == nil:
+		return nil, errors.New("service: prover, verifier, key registry and issuer key are required")
 	case len(d.Secret) < 32:
 		return nil, errors.New("service: the server secret must be at least 32 bytes")
 	}
@@ -86,35 +97,25 @@ func New(d Deps) (*Service, error) {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if d.Metrics == nil {
-		d.Metrics = metrics.New(nil)
-	}
-	if d.ProofTTL == 0 {
-		d.ProofTTL = time.Hour
+		d.Metrics = metrics.New()
 	}
 	if d.VerifyTTL == 0 {
 		d.VerifyTTL = time.Hour
 	}
-	return &Service{d: d}, nil
+	proofs := d.Proofs
+	if proofs == nil {
+		var err error
+		proofs, err = NewProofs(ProofsDeps{Store: d.Store, Cache: d.ProofCache, Prover: d.Prover, Secret: d.Secret,
+			Metrics: d.Metrics, Logger: d.Logger, Now: d.Now, TTL: d.ProofTTL})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &Service{d: d, proofs: proofs}, nil
 }
 
 // today is the current UTC date.
 func (s *Service) today() string { return s.d.Now().UTC().Format("2006-01-02") }
-
-// keyed is the hex HMAC-SHA256 of parts under the server secret, with a purpose label: the form of
-// every cache or job key derived from private input.
-func (s *Service) keyed(purpose string, parts ...[]byte) string {
-	m := hmac.New(sha256.New, s.d.Secret)
-	m.Write([]byte(purpose))
-	for _, p := range parts {
-		var n [8]byte
-		for i := range 8 {
-			n[i] = byte(len(p) >> (8 * (7 - i)))
-		}
-		m.Write(n[:])
-		m.Write(p)
-	}
-	return hex.EncodeToString(m.Sum(nil))
-}
 
 func randomID(prefix string) string {
 	var b [16]byte
@@ -125,7 +126,8 @@ func randomID(prefix string) string {
 }
 
 // RegisterPolicy validates a POLICY.json and stores it under an id derived from its canonical
-// form, so the same policy content always gets the same id.
+// form, so the same policy content always gets the same id. Errors: EInvalid naming the field or
+// predicate, EUnavailable.
 func (s *Service) RegisterPolicy(ctx context.Context, raw []byte) (zkhealth.StoredPolicy, error) {
 	p, err := policy.Parse(raw)
 	if err != nil {
@@ -146,36 +148,35 @@ func (s *Service) RegisterPolicy(ctx context.Context, raw []byte) (zkhealth.Stor
 	return sp, nil
 }
 
-// Policy returns a stored policy.
+// Policy returns a stored policy: ENotFound, EUnavailable.
 func (s *Service) Policy(ctx context.Context, id string) (zkhealth.StoredPolicy, error) {
 	return s.d.Store.Policy(ctx, id)
 }
 
 // OpenRequest opens a presentation request for a stored policy: as-of date (default today, UTC),
-// a fresh random challenge, and an expiry ttl from now (default 600 s, 1 s to 86400 s).
-func (s *Service) OpenRequest(ctx context.Context, policyID, asOf string, ttl time.Duration) (zkhealth.PresentationRequest, error) {
+// a fresh random challenge, and an expiry ttl from now (default 600 s, 1 s to 86400 s). The
+// request is kept parsed for the proofs and verifications that follow. Errors: EInvalid (the
+// input, or a policy that cannot be compiled for the as-of date), ENotFound (policy),
+// EUnavailable.
+func (s *Service) OpenRequest(ctx context.Context, in RequestInput) (zkhealth.PresentationRequest, error) {
 	var zero zkhealth.PresentationRequest
-	if ttl == 0 {
-		ttl = DefaultRequestTTL
+	if err := in.Validate(); err != nil {
+		return zero, err
 	}
-	if ttl < time.Second || ttl > MaxRequestTTL {
-		return zero, zkhealth.Errorf(zkhealth.EInvalid, "ttl_seconds must be between 1 and 86400")
-	}
+	asOf := in.AsOf
 	if asOf == "" {
 		asOf = s.today()
 	}
-	if _, err := encode.Date(asOf); err != nil {
-		return zero, zkhealth.Errorf(zkhealth.EInvalid, "as_of: want a date YYYY-MM-DD between 1900-01-01 and 2099-12-31")
-	}
-	sp, err := s.d.Store.Policy(ctx, policyID)
+	sp, err := s.d.Store.Policy(ctx, in.PolicyID)
 	if err != nil {
 		return zero, err
 	}
 	p, err := policy.Parse(sp.Policy)
 	if err != nil {
-		return zero, fmt.Errorf("stored policy %s: %w", policyID, err)
+		return zero, fmt.Errorf("stored policy %s: %w", in.PolicyID, err)
 	}
-	if _, err := p.Compile(asOf); err != nil {
+	compiled, err := p.Compile(asOf)
+	if err != nil {
 		return zero, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("policy as of %s: %w", asOf, err))
 	}
 	var ch fr.Element
@@ -185,147 +186,48 @@ func (s *Service) OpenRequest(ctx context.Context, policyID, asOf string, ttl ti
 	chb := ch.Bytes()
 	r := zkhealth.PresentationRequest{
 		ID:        randomID("req_"),
-		PolicyID:  policyID,
+		PolicyID:  in.PolicyID,
 		Policy:    sp.Policy,
 		AsOf:      asOf,
 		Scope:     p.Scope,
 		Challenge: hex.EncodeToString(chb[:]),
-		ExpiresAt: s.d.Now().Add(ttl).UTC().Truncate(time.Second),
+		ExpiresAt: s.d.Now().Add(in.ttl()).UTC().Truncate(time.Second),
 	}
 	if err := s.d.Store.PutRequest(ctx, r); err != nil {
 		return zero, err
 	}
+	s.proofs.requests.keep(&Presentation{PresentationRequest: r, Policy: p, Compiled: compiled, Challenge: ch})
 	return r, nil
 }
 
-// Request returns an open request: ENotFound, or EExpired once it expired.
+// Request returns an open request: ENotFound, EExpired once it expired, EUnavailable.
 func (s *Service) Request(ctx context.Context, id string) (zkhealth.PresentationRequest, error) {
-	return s.d.Store.Request(ctx, id, s.d.Now())
-}
-
-// ProveInput is the body of a proof request.
-type ProveInput struct {
-	RequestID    string          `json:"request_id"`
-	Credential   json.RawMessage `json:"credential"`
-	HolderSecret string          `json:"holder_secret"`
-}
-
-// cacheKey is the keyed hash identifying a proof request (request id, credential, secret).
-func (s *Service) cacheKey(in ProveInput) string {
-	var cred bytes.Buffer
-	if json.Compact(&cred, in.Credential) != nil {
-		cred.Write(in.Credential)
+	p, err := s.proofs.requests.get(ctx, id)
+	if err != nil {
+		return zkhealth.PresentationRequest{}, err
 	}
-	return s.keyed("proof", []byte(in.RequestID), cred.Bytes(), []byte(in.HolderSecret))
+	return p.PresentationRequest, nil
 }
 
-// Prove proves a request synchronously. A repeated identical request returns the cached proof
-// (hit = true). Errors: ENotFound/EExpired (request), EInvalid (malformed credential or secret),
+// Prove proves a request synchronously (see Proofs.Prove). A repeated identical request returns
+// the cached proof (hit = true). Errors: EInvalid (input), ENotFound/EExpired (request),
 // ECredential (bad signature, wrong holder, expired credential, untrusted issuer), ENotSatisfied.
 func (s *Service) Prove(ctx context.Context, in ProveInput) (proofJSON []byte, hit bool, err error) {
-	// the request first: an expired request answers EExpired even when its proof is cached
-	req, err := s.Request(ctx, in.RequestID)
-	if err != nil {
-		return nil, false, err
-	}
-	key := s.cacheKey(in)
-	if cached, ok := s.cacheGet(ctx, s.d.ProofCache, "proof", key); ok {
-		return cached, true, nil
-	}
-	out, err := s.prove(ctx, req, in)
-	if err != nil {
-		return nil, false, err
-	}
-	stored, err := s.d.ProofCache.SetNX(ctx, key, out, s.d.ProofTTL)
-	if err != nil {
-		s.d.Logger.WarnContext(ctx, "proof cache unavailable", "err_code", zkhealth.ErrorCode(err))
-	} else if !stored {
-		// another process answered the same request first: its answer wins
-		if cached, ok := s.cacheGet(ctx, s.d.ProofCache, "proof", key); ok {
-			return cached, false, nil
-		}
-	}
-	return out, false, nil
+	return s.proofs.Prove(ctx, in)
 }
 
-func (s *Service) cacheGet(ctx context.Context, c zkhealth.Cache, name, key string) ([]byte, bool) {
-	v, ok, err := c.Get(ctx, key)
-	switch {
-	case err != nil:
-		s.d.Metrics.Cache.WithLabelValues(name, "error").Inc()
-		s.d.Logger.WarnContext(ctx, "cache unavailable", "cache", name, "err_code", zkhealth.ErrorCode(err))
-		return nil, false
-	case ok:
-		s.d.Metrics.Cache.WithLabelValues(name, "hit").Inc()
-		return v, true
-	}
-	s.d.Metrics.Cache.WithLabelValues(name, "miss").Inc()
-	return nil, false
-}
-
-// prove runs one proof for an open request: input checks, issuer registry, prover.
-func (s *Service) prove(ctx context.Context, req zkhealth.PresentationRequest, in ProveInput) ([]byte, error) {
-	cred, err := credential.Parse(in.Credential)
-	if err != nil {
-		return nil, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("credential: %w", err))
-	}
-	hk, err := credential.HolderKeyFromHex(in.HolderSecret)
-	if err != nil {
-		return nil, zkhealth.Errorf(zkhealth.EInvalid, "holder_secret: want 32 bytes of hex")
-	}
-	p, err := policy.Parse(req.Policy)
-	if err != nil {
-		return nil, fmt.Errorf("stored policy: %w", err)
-	}
-	challenge, err := fieldhash.ReduceHex(req.Challenge)
-	if err != nil {
-		return nil, fmt.Errorf("stored challenge: %w", err)
-	}
-	if _, err := s.d.Store.IssuerByKey(ctx, cred.Issuer); err != nil {
-		if zkhealth.ErrorCode(err) == zkhealth.ENotFound {
-			return nil, zkhealth.Errorf(zkhealth.ECredential, "the credential's issuer is not in the trusted-issuer registry")
-		}
-		return nil, err
-	}
-	circuit := "unknown"
-	if sc, err := schema.Get(p.Schema); err == nil {
-		circuit = sc.Circuit
-	}
-	start := time.Now()
-	f, err := s.d.Prover.Prove(ctx, prover.Request{Credential: cred, Holder: hk, Policy: p, AsOf: req.AsOf, Challenge: challenge})
-	if err != nil {
-		outcome := "error"
-		if c := zkhealth.ErrorCode(err); c != zkhealth.EInternal && c != zkhealth.EUnavailable {
-			outcome = "refused"
-		}
-		s.d.Metrics.Proofs.WithLabelValues(circuit, outcome).Inc()
-		return nil, err
-	}
-	s.d.Metrics.Proofs.WithLabelValues(circuit, "ok").Inc()
-	s.d.Metrics.ProofLatency.WithLabelValues(circuit).Observe(time.Since(start).Seconds())
-	out, err := json.Marshal(f)
-	if err != nil {
-		return nil, fmt.Errorf("encode proof: %w", err)
-	}
-	return out, nil
-}
-
-// ProveAsync queues a proof job and returns its id. The id is a keyed hash of the request, so
-// the same body queued twice names the same job.
+// ProveAsync runs the checks a synchronous proof gets before proving (Proofs.Check: a request the
+// synchronous call refuses at once is refused here too, with the same error), then queues the
+// proof job and returns its id. The id is a keyed hash of the request, so the same body queued
+// twice names the same job. Errors: those of Check, EOverloaded (queue full), EUnavailable.
 func (s *Service) ProveAsync(ctx context.Context, in ProveInput) (string, error) {
 	if s.d.Queue == nil {
 		return "", zkhealth.Errorf(zkhealth.EUnavailable, "asynchronous proving is not configured")
 	}
-	if _, err := s.Request(ctx, in.RequestID); err != nil {
+	if err := s.proofs.Check(ctx, in); err != nil {
 		return "", err
 	}
-	if _, err := credential.HolderKeyFromHex(in.HolderSecret); err != nil {
-		return "", zkhealth.Errorf(zkhealth.EInvalid, "holder_secret: want 32 bytes of hex")
-	}
-	if _, err := credential.Parse(in.Credential); err != nil {
-		return "", zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("credential: %w", err))
-	}
-	id := "job_" + s.cacheKey(in)[:32]
+	id := s.proofs.jobID(in)
 	job := zkhealth.ProofJob{RequestID: in.RequestID, Credential: in.Credential, HolderSecret: in.HolderSecret}
 	if err := s.d.Queue.Enqueue(ctx, id, job); err != nil {
 		return "", err
@@ -333,125 +235,12 @@ func (s *Service) ProveAsync(ctx context.Context, in ProveInput) (string, error)
 	return id, nil
 }
 
-// RunJob is the zkhealth.ProofRunner workers call: it proves the job as Prove does (and fills
-// the proof cache).
-func (s *Service) RunJob(ctx context.Context, job zkhealth.ProofJob) ([]byte, error) {
-	out, _, err := s.Prove(ctx, ProveInput(job))
-	return out, err
-}
-
-// Job returns an asynchronous job's state.
+// Job returns an asynchronous job's state: ENotFound, EUnavailable.
 func (s *Service) Job(ctx context.Context, id string) (zkhealth.Job, error) {
 	if s.d.Queue == nil {
 		return zkhealth.Job{}, zkhealth.Errorf(zkhealth.ENotFound, "no such job")
 	}
 	return s.d.Queue.Job(ctx, id)
-}
-
-// VerifyResult is the answer to a verification.
-type VerifyResult struct {
-	Valid     bool   `json:"valid"`
-	Reason    string `json:"reason,omitempty"`
-	Nullifier string `json:"nullifier"`
-	FirstUse  bool   `json:"first_use"`
-}
-
-// Verify checks a proof against an open request: its policy, as-of date, scope and challenge, and
-// an issuer from the registry (and among the policy's issuers when it lists any). A valid proof
-// records its nullifier for the scope; FirstUse says whether it was new. Results are cached by a
-// hash of the request id and the proof file, and a repeated verification returns the first answer.
-// An invalid proof is a result (Valid false, Reason), not an error.
-func (s *Service) Verify(ctx context.Context, requestID string, f *zkhealth.ProofFile) (VerifyResult, bool, error) {
-	req, err := s.Request(ctx, requestID)
-	if err != nil {
-		return VerifyResult{}, false, err
-	}
-	canonical, err := json.Marshal(f)
-	if err != nil {
-		return VerifyResult{}, false, fmt.Errorf("encode proof: %w", err)
-	}
-	sum := sha256.Sum256(append([]byte(requestID+"\x00"), canonical...))
-	key := "verify:" + hex.EncodeToString(sum[:])
-	if cached, ok := s.cacheGet(ctx, s.d.VerifyCache, "verify", key); ok {
-		var res VerifyResult
-		if json.Unmarshal(cached, &res) == nil {
-			return res, true, nil
-		}
-	}
-	res, err := s.verify(ctx, req, f, key)
-	if err != nil {
-		return VerifyResult{}, false, err
-	}
-	outcome := "valid"
-	if !res.Valid {
-		outcome = res.Reason
-	}
-	s.d.Metrics.Verifications.WithLabelValues(outcome).Inc()
-	enc, _ := json.Marshal(res)
-	stored, err := s.d.VerifyCache.SetNX(ctx, key, enc, s.d.VerifyTTL)
-	if err == nil && !stored {
-		if cached, ok := s.cacheGet(ctx, s.d.VerifyCache, "verify", key); ok {
-			var first VerifyResult
-			if json.Unmarshal(cached, &first) == nil {
-				return first, true, nil
-			}
-		}
-	}
-	return res, false, nil
-}
-
-// verify checks the proof; claim identifies this verification in the nullifier registry, so an
-// identical verification (a retry, or a race with itself) gets the same first_use.
-func (s *Service) verify(ctx context.Context, req zkhealth.PresentationRequest, f *zkhealth.ProofFile, claim string) (VerifyResult, error) {
-	res := VerifyResult{Nullifier: f.Public.Nullifier}
-	issuer, err := credential.ParsePublicKey(f.Public.Issuer)
-	if err != nil {
-		res.Reason = verifier.ReasonMalformed
-		return res, nil
-	}
-	if _, err := s.d.Store.IssuerByKey(ctx, credential.PublicKeyHex(issuer)); err != nil {
-		if zkhealth.ErrorCode(err) != zkhealth.ENotFound {
-			return VerifyResult{}, err
-		}
-		res.Reason = verifier.ReasonUntrustedIssuer
-		return res, nil
-	}
-	p, err := policy.Parse(req.Policy)
-	if err != nil {
-		return VerifyResult{}, fmt.Errorf("stored policy: %w", err)
-	}
-	challenge, err := fieldhash.ReduceHex(req.Challenge)
-	if err != nil {
-		return VerifyResult{}, fmt.Errorf("stored challenge: %w", err)
-	}
-	vr, err := s.d.Verifier.Verify(ctx, verifier.Request{Proof: f, Policy: p, AsOf: req.AsOf, Issuer: issuer, Challenge: challenge})
-	if err != nil {
-		return VerifyResult{}, err
-	}
-	res.Valid, res.Reason = vr.Valid, vr.Reason
-	if vr.Nullifier != "" {
-		res.Nullifier = vr.Nullifier
-	}
-	if !vr.Valid {
-		return res, nil
-	}
-	res.FirstUse, err = s.d.Store.UseNullifier(ctx, req.Scope, vr.Nullifier, claim)
-	if err != nil {
-		return VerifyResult{}, err
-	}
-	return res, nil
-}
-
-// IssueInput is the body of a credential request: the attributes either as ATTRS.json
-// (Attributes) or read from a FHIR R4 Bundle (FHIR, with LOINC the observation codes to keep for
-// a clinical credential; nil signs every quantitative observation with a canonical unit). Exactly one of Attributes and FHIR is set.
-type IssueInput struct {
-	Schema           string          `json:"schema"`
-	HolderCommitment string          `json:"holder_commitment"`
-	Attributes       json.RawMessage `json:"attributes,omitempty"`
-	FHIR             json.RawMessage `json:"fhir,omitempty"`
-	LOINC            []string        `json:"loinc,omitempty"`
-	ExpiresOn        string          `json:"expires_on,omitempty"`
 }
 
 // Issue signs a credential with the server's issuer key: issued today, expiring on ExpiresOn
@@ -460,23 +249,18 @@ type IssueInput struct {
 // bundle, or a bad loinc set: the message names the field, or the FHIR resource and path, and
 // never carries a value from the record).
 func (s *Service) Issue(ctx context.Context, in IssueInput) (*credential.Credential, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
 	sc, err := schema.Get(in.Schema)
 	if err != nil {
-		return nil, zkhealth.Errorf(zkhealth.EInvalid, "schema: want coverage or clinical")
+		return nil, fmt.Errorf("schema: %w", err) // Validate checked it
 	}
 	hc, err := fieldhash.ParseHex(in.HolderCommitment)
 	if err != nil {
 		return nil, zkhealth.Errorf(zkhealth.EInvalid, "holder_commitment: want a field element in hex")
 	}
-	hasAttrs, hasFHIR := present(in.Attributes), present(in.FHIR)
-	switch {
-	case hasAttrs && hasFHIR:
-		return nil, zkhealth.Errorf(zkhealth.EInvalid, "fhir: give either attributes or fhir, not both")
-	case !hasAttrs && !hasFHIR:
-		return nil, zkhealth.Errorf(zkhealth.EInvalid, "attributes: required (or fhir)")
-	case in.LOINC != nil && !hasFHIR:
-		return nil, zkhealth.Errorf(zkhealth.EInvalid, "loinc: only with fhir")
-	}
+	hasFHIR := present(in.FHIR)
 	issued := s.d.Now().UTC()
 	issuedOn := issued.Format("2006-01-02")
 	expires := in.ExpiresOn
@@ -507,27 +291,22 @@ func (s *Service) Issue(ctx context.Context, in IssueInput) (*credential.Credent
 	return c, nil
 }
 
-// present reports whether a raw JSON field was given (and is not null).
-func present(raw json.RawMessage) bool {
-	t := bytes.TrimSpace(raw)
-	return len(t) > 0 && !bytes.Equal(t, []byte("null"))
-}
-
-// RegisterIssuer adds a trusted issuer; the public key must be a valid issuer key.
-func (s *Service) RegisterIssuer(ctx context.Context, name, publicKey string) (zkhealth.Issuer, error) {
-	if name == "" || len(name) > 200 {
-		return zkhealth.Issuer{}, zkhealth.Errorf(zkhealth.EInvalid, "name: want 1 to 200 characters")
+// RegisterIssuer adds a trusted issuer; the public key must be a valid issuer key. Registering a
+// key again returns the existing record. Errors: EInvalid naming the field, EUnavailable.
+func (s *Service) RegisterIssuer(ctx context.Context, in IssuerInput) (zkhealth.Issuer, error) {
+	if err := in.Validate(); err != nil {
+		return zkhealth.Issuer{}, err
 	}
-	pk, err := credential.ParsePublicKey(publicKey)
+	pk, err := credential.ParsePublicKey(in.PublicKey)
 	if err != nil {
 		return zkhealth.Issuer{}, zkhealth.Errorf(zkhealth.EInvalid, "public_key: %v", err)
 	}
 	pub := credential.PublicKeyHex(pk)
 	sum := sha256.Sum256([]byte(pub))
-	return s.d.Store.PutIssuer(ctx, zkhealth.Issuer{ID: "iss_" + hex.EncodeToString(sum[:8]), Name: name, PublicKey: pub})
+	return s.d.Store.PutIssuer(ctx, zkhealth.Issuer{ID: "iss_" + hex.EncodeToString(sum[:8]), Name: in.Name, PublicKey: pub})
 }
 
-// Issuers lists the trusted issuers.
+// Issuers lists the trusted issuers, oldest first: EUnavailable.
 func (s *Service) Issuers(ctx context.Context) ([]zkhealth.Issuer, error) {
 	return s.d.Store.Issuers(ctx)
 }
@@ -545,34 +324,22 @@ type Circuit struct {
 // Circuits lists the loaded circuits.
 func (s *Service) Circuits() []Circuit {
 	var out []Circuit
-	for _, sc := range schema.All() {
-		if k := s.d.Prover.Keys(sc.Circuit); k != nil {
-			out = append(out, Circuit{ID: k.Info.Circuit, Schema: k.Info.Schema, Backend: string(k.Info.Backend),
-				Constraints: k.Info.Constraints, PublicInputs: k.Info.PublicInputs, VKFingerprint: k.Info.VKFingerprint})
-		}
+	for _, k := range s.d.Keys.Circuits() {
+		out = append(out, Circuit{ID: k.Circuit, Schema: k.Schema, Backend: string(k.Backend),
+			Constraints: k.Constraints, PublicInputs: k.PublicInputs, VKFingerprint: k.VKFingerprint})
 	}
 	return out
 }
 
-// VerifyingKey returns a circuit's verifying key in its compressed serialisation.
+// VerifyingKey returns a circuit's verifying key in its compressed serialisation: ENotFound for
+// a circuit not loaded.
 func (s *Service) VerifyingKey(id string) ([]byte, error) {
-	k := s.d.Prover.Keys(id)
-	if k == nil {
+	vk, ok := s.d.Keys.VerifyingKey(id)
+	if !ok {
 		return nil, zkhealth.Errorf(zkhealth.ENotFound, "no circuit %q", id)
 	}
-	w, ok := k.VK.(io.WriterTo)
-	if !ok {
-		return nil, fmt.Errorf("verifying key of %s cannot be serialised", id)
-	}
-	var buf bytes.Buffer
-	if _, err := w.WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("serialise verifying key: %w", err)
-	}
-	return buf.Bytes(), nil
+	return vk, nil
 }
 
 // Ready reports whether the store answers (keys are loaded by construction).
 func (s *Service) Ready(ctx context.Context) error { return s.d.Store.Ping(ctx) }
-
-// Backend is the proving backend in use.
-func (s *Service) Backend() keys.Backend { return s.d.Prover.Backend() }

@@ -1,6 +1,7 @@
 package verifier_test
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/backend/groth16"
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/consensys/gnark/frontend"
 
 	"github.com/zkhealth/zkhealth"
@@ -160,17 +162,36 @@ func TestVerifierBinding(t *testing.T) {
 		one := fr.One()
 		n.Add(&n, &one)
 		r.Proof.Public.Nullifier = fieldhash.Hex(n)
-		if res, err := h.v.Verify(ctx, r); err != nil || res.Valid {
-			t.Fatalf("changed nullifier: %+v %v", res, err)
+		// the nullifier is the one public value read from the file: only the pairing check refuses it
+		if res, err := h.v.Verify(ctx, r); err != nil || res.Valid || res.Reason != verifier.ReasonRejected {
+			t.Fatalf("changed nullifier: %+v %v, want %s", res, err, verifier.ReasonRejected)
+		}
+	})
+	t.Run("proof point", func(t *testing.T) {
+		// another valid proof element (A negated): well-formed, refused by the pairing check
+		r := h.request()
+		raw, _ := r.Proof.Bytes()
+		prf, err := checked.Groth16Proof(raw, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := prf.(*groth16bn254.Proof)
+		p.Ar.Neg(&p.Ar)
+		var buf bytes.Buffer
+		if _, err := p.WriteTo(&buf); err != nil {
+			t.Fatal(err)
+		}
+		r.Proof.Proof = encode64(buf.Bytes())
+		if res, err := h.v.Verify(ctx, r); err != nil || res.Valid || res.Reason != verifier.ReasonRejected {
+			t.Fatalf("negated A: %+v %v, want %s", res, err, verifier.ReasonRejected)
 		}
 	})
 	t.Run("proof bytes", func(t *testing.T) {
 		r := h.request()
 		raw, _ := r.Proof.Bytes()
-		raw[len(raw)-1] ^= 1
-		r.Proof.Proof = encode64(raw)
-		if res, err := h.v.Verify(ctx, r); err != nil || res.Valid {
-			t.Fatalf("flipped proof byte: %+v %v", res, err)
+		r.Proof.Proof = encode64(raw[:len(raw)-1])
+		if res, err := h.v.Verify(ctx, r); err != nil || res.Valid || res.Reason != verifier.ReasonMalformed {
+			t.Fatalf("truncated proof: %+v %v, want %s", res, err, verifier.ReasonMalformed)
 		}
 	})
 }
@@ -190,7 +211,7 @@ func TestPlonk(t *testing.T) {
 	forged := *r.Proof
 	forged.Public.Challenge = fieldhash.Hex(r.Challenge)
 	r.Proof = &forged
-	if res, err := h.v.Verify(ctx, r); err != nil || res.Valid {
-		t.Fatalf("PLONK proof verified for another challenge: %+v %v", res, err)
+	if res, err := h.v.Verify(ctx, r); err != nil || res.Valid || res.Reason != verifier.ReasonRejected {
+		t.Fatalf("PLONK proof for another challenge: %+v %v, want %s", res, err, verifier.ReasonRejected)
 	}
 }

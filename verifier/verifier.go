@@ -26,6 +26,7 @@ import (
 	"github.com/zkhealth/zkhealth/circuits"
 	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/internal/checked"
+	"github.com/zkhealth/zkhealth/internal/encode"
 	"github.com/zkhealth/zkhealth/internal/fieldhash"
 	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/policy"
@@ -52,6 +53,9 @@ type Request struct {
 	AsOf      string
 	Issuer    eddsa.PublicKey
 	Challenge fr.Element
+	// Compiled is optional: Policy compiled for AsOf, for a caller that compiled it once and
+	// keeps it. Nil: Verify compiles (memoised).
+	Compiled *policy.Compiled
 }
 
 // Result is the outcome of a verification.
@@ -173,9 +177,14 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	f := req.Proof
-	compiled, err := v.compiled.compile(req.Policy, req.AsOf)
-	if err != nil {
-		return Result{}, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("policy: %w", err))
+	compiled := req.Compiled
+	if compiled == nil {
+		var err error
+		if compiled, err = v.compiled.compile(req.Policy, req.AsOf); err != nil {
+			return Result{}, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("policy: %w", err))
+		}
+	} else if compiled.Policy != req.Policy || encode.DateString(compiled.AsOf) != req.AsOf {
+		return Result{}, fmt.Errorf("verifier: the compiled policy is not the request's policy as of %s", req.AsOf)
 	}
 	nullifier, err := fieldhash.ParseHex(f.Public.Nullifier)
 	if err != nil {

@@ -18,7 +18,9 @@ func TestBinary(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "zkhealth")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	const commit = "0123456789abcdef0123456789abcdef01234567"
+	ldflags := "-X github.com/zkhealth/zkhealth/cli.linkedCommit=" + commit // as make build does
+	if out, err := exec.Command("go", "build", "-ldflags", ldflags, "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	run := func(args ...string) (stdout, stderr string, code int) {
@@ -38,6 +40,11 @@ func TestBinary(t *testing.T) {
 	stdout, stderr, code := run("holder", "keygen", "--out", filepath.Join(dir, "holder.key"))
 	if code != 0 || stderr != "" || !regexp.MustCompile(`^0x[0-9a-f]{64}\n$`).MatchString(stdout) {
 		t.Errorf("holder keygen: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	stdout, stderr, code = run("--version")
+	if code != 0 || stderr != "" || !regexp.MustCompile(`^zkhealth \S+ \(commit `+commit+`\) go1\.\S+
+$`).MatchString(stdout) {
+		t.Errorf("--version: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	stdout, stderr, code = run("prove", "--no-such-flag")
 	if code != 2 || stdout != "" || bytes.Count([]byte(stderr), []byte("\n")) != 1 {

@@ -24,6 +24,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -117,13 +118,43 @@ func Fingerprint(vk io.WriterTo) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// Reporter receives what Setup is doing, in sentences: progress at Info, the development-setup
+// warning at Warn, each with the circuit and backend as attributes. *slog.Logger implements it;
+// LineReporter writes the sentences as lines.
+type Reporter interface {
+	Info(msg string, args ...any)
+	Warn(msg string, args ...any)
+}
+
+// LineReporter writes each sentence a Reporter receives on its own line of w (attributes left out).
+func LineReporter(w io.Writer) Reporter { return lineReporter{w} }
+
+type lineReporter struct{ w io.Writer }
+
+func (l lineReporter) Info(msg string, _ ...any) { fmt.Fprintln(l.w, msg) }
+func (l lineReporter) Warn(msg string, _ ...any) { fmt.Fprintln(l.w, msg) }
+
+type quietReporter struct{}
+
+func (quietReporter) Info(string, ...any) {}
+func (quietReporter) Warn(string, ...any) {}
+
 // Setup makes sure dir holds keys for schema s's circuit and backend b. Existing keys whose
-// constraint system is unchanged are kept (reused = true); otherwise new development keys are made
-// and the warning is written to log. It honours ctx between its long steps.
-func Setup(ctx context.Context, dir string, s *schema.Schema, b Backend, log io.Writer) (info Info, reused bool, err error) {
+// constraint system is unchanged are kept (reused = true); otherwise new development keys are made.
+// It tells r (nil: nobody) when it starts, the development-setup warning when it makes keys, and
+// how long it took ("setting up coverage-v1 keys (groth16)…", "coverage-v1 keys (groth16) set up
+// in 14.2s"). It honours ctx between its long steps.
+func Setup(ctx context.Context, dir string, s *schema.Schema, b Backend, r Reporter) (info Info, reused bool, err error) {
+	if r == nil {
+		r = quietReporter{}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return info, false, fmt.Errorf("keys dir: %w", err)
 	}
+	start := time.Now()
+	attrs := []any{"circuit", s.Circuit, "backend", string(b)}
+	r.Info(fmt.Sprintf("setting up %s keys (%s)…", s.Circuit, b), attrs...)
+	took := func() string { return time.Since(start).Round(100 * time.Millisecond).String() }
 	ccs, err := Compile(s, b)
 	if err != nil {
 		return info, false, err
@@ -134,13 +165,14 @@ func Setup(ctx context.Context, dir string, s *schema.Schema, b Backend, log io.
 	}
 	if old, err := readInfo(dir, s.Circuit, b); err == nil && old.CCSDigest == digest {
 		if _, err := Load(dir, s.Circuit, b, false); err == nil {
+			r.Info(fmt.Sprintf("%s keys (%s) unchanged, kept (checked in %s)", s.Circuit, b, took()), attrs...)
 			return old, true, nil
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return info, false, err
 	}
-	fmt.Fprintf(log, "WARNING: %s/%s: DEVELOPMENT SETUP (single party). Whoever ran it can forge proofs; never use these keys in production.\n", s.Circuit, b)
+	r.Warn(fmt.Sprintf("WARNING: %s/%s: DEVELOPMENT SETUP (single party). Whoever ran it can forge proofs; never use these keys in production.", s.Circuit, b), attrs...)
 	var vk io.WriterTo
 	var pkRaw func(io.Writer) (int64, error)
 	switch b {
@@ -188,6 +220,7 @@ func Setup(ctx context.Context, dir string, s *schema.Schema, b Backend, log io.
 			return info, false, err
 		}
 	}
+	r.Info(fmt.Sprintf("%s keys (%s) set up in %s", s.Circuit, b, took()), attrs...)
 	return info, false, nil
 }
 
@@ -320,3 +353,43 @@ func bufio(r io.Reader) io.Reader {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// Registry is a read-only set of loaded key sets, one per circuit: what a service lists as its
+// circuits and serves as their verifying keys. Each verifying key is serialised once, in
+// NewRegistry. It is safe for concurrent use.
+type Registry struct {
+	infos []Info
+	vks   map[string][]byte // compressed verifying key by circuit id
+}
+
+// NewRegistry serialises the verifying key of each set (nil sets are skipped). Circuits lists
+// them in the order given.
+func NewRegistry(sets ...*Keys) (*Registry, error) {
+	r := &Registry{vks: map[string][]byte{}}
+	for _, k := range sets {
+		if k == nil {
+			continue
+		}
+		w, ok := k.VK.(io.WriterTo)
+		if !ok {
+			return nil, fmt.Errorf("verifying key of %s cannot be serialised", k.Info.Circuit)
+		}
+		var buf bytes.Buffer
+		if _, err := w.WriteTo(&buf); err != nil {
+			return nil, fmt.Errorf("serialise verifying key of %s: %w", k.Info.Circuit, err)
+		}
+		r.infos = append(r.infos, k.Info)
+		r.vks[k.Info.Circuit] = buf.Bytes()
+	}
+	return r, nil
+}
+
+// Circuits describes the registered circuits.
+func (r *Registry) Circuits() []Info { return append([]Info(nil), r.infos...) }
+
+// VerifyingKey returns a copy of the circuit's compressed verifying key, or false when the
+// registry has no such circuit.
+func (r *Registry) VerifyingKey(circuit string) ([]byte, bool) {
+	vk, ok := r.vks[circuit]
+	return bytes.Clone(vk), ok
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/zkhealth/zkhealth/internal/keys"
@@ -36,14 +37,19 @@ func TestSetupIdempotent(t *testing.T) {
 	dir := copyKeys(t)
 	before, _ := os.ReadFile(filepath.Join(dir, "coverage-v1.groth16.vk"))
 	var log bytes.Buffer
-	info, reused, err := keys.Setup(context.Background(), dir, schema.Coverage(), keys.Groth16, &log)
+	info, reused, err := keys.Setup(context.Background(), dir, schema.Coverage(), keys.Groth16, keys.LineReporter(&log))
 	if err != nil || !reused {
 		t.Fatalf("Setup on unchanged keys: reused=%v err=%v", reused, err)
 	}
 	after, _ := os.ReadFile(filepath.Join(dir, "coverage-v1.groth16.vk"))
-	if !bytes.Equal(before, after) || log.Len() != 0 {
+	if !bytes.Equal(before, after) || bytes.Contains(log.Bytes(), []byte("WARNING")) {
 		t.Fatalf("unchanged keys were rewritten (log %q)", log.String())
 	}
+	// progress: what it does, then that it kept the keys and how long checking took
+	if !regexp.MustCompile(`^setting up coverage-v1 keys \(groth16\)…\ncoverage-v1 keys \(groth16\) unchanged, kept \(checked in [0-9.hms]+\)\n$`).Match(log.Bytes()) {
+		t.Errorf("progress of a kept setup: %q", log.String())
+	}
+	log.Reset()
 	if info.Constraints == 0 || info.VKFingerprint == "" || info.PublicInputs != 5 {
 		t.Errorf("info %+v", info)
 	}
@@ -56,12 +62,12 @@ func TestSetupIdempotent(t *testing.T) {
 	m["ccs_sha256"] = "0000"
 	data, _ = json.Marshal(m)
 	os.WriteFile(meta, data, 0o600)
-	info2, reused, err := keys.Setup(context.Background(), dir, schema.Coverage(), keys.Groth16, &log)
+	info2, reused, err := keys.Setup(context.Background(), dir, schema.Coverage(), keys.Groth16, keys.LineReporter(&log))
 	if err != nil || reused {
 		t.Fatalf("Setup after a circuit change: reused=%v err=%v", reused, err)
 	}
-	if !bytes.Contains(log.Bytes(), []byte("DEVELOPMENT SETUP")) {
-		t.Errorf("new development keys made without the warning: %q", log.String())
+	if !regexp.MustCompile(`^setting up coverage-v1 keys \(groth16\)…\nWARNING: coverage-v1/groth16: DEVELOPMENT SETUP .*\ncoverage-v1 keys \(groth16\) set up in [0-9.hms]+\n$`).Match(log.Bytes()) {
+		t.Errorf("progress of a new setup, with the warning: %q", log.String())
 	}
 	if info2.VKFingerprint == info.VKFingerprint {
 		t.Errorf("new keys have the old fingerprint")

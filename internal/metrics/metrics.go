@@ -23,9 +23,8 @@ type Metrics struct {
 	Verifications *prometheus.CounterVec   // outcome (valid or the reason)
 }
 
-// New registers the collectors, the Go runtime collectors and a queue-depth gauge that calls depth
-// (nil for none) at scrape time.
-func New(depth func(context.Context) (int, error)) *Metrics {
+// New registers the collectors and the Go runtime collectors; WatchQueue adds the queue depth.
+func New() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -51,18 +50,21 @@ func New(depth func(context.Context) (int, error)) *Metrics {
 	}
 	m.Registry.MustRegister(m.Requests, m.Latency, m.Proofs, m.ProofLatency, m.Cache, m.Verifications,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if depth != nil {
-		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "zkhealth_proof_queue_depth", Help: "Proof jobs waiting in the queue.",
-		}, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			n, err := depth(ctx)
-			if err != nil {
-				return -1
-			}
-			return float64(n)
-		}))
-	}
 	return m
+}
+
+// WatchQueue registers the zkhealth_proof_queue_depth gauge, which calls depth at scrape time (-1
+// when it fails). Call it at most once.
+func (m *Metrics) WatchQueue(depth func(context.Context) (int, error)) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "zkhealth_proof_queue_depth", Help: "Proof jobs waiting in the queue.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := depth(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
 }

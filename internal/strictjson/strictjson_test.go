@@ -43,6 +43,61 @@ func TestUnmarshal(t *testing.T) {
 	}
 }
 
+// TestErrors: every refusal says what is wrong and where, and quotes nothing from the document
+// (each input below carries SECRET where a value would be).
+func TestErrors(t *testing.T) {
+	type entry struct {
+		Code  string  `json:"code"`
+		Value float64 `json:"value"`
+		Count uint8   `json:"count"`
+	}
+	type doc struct {
+		Name    string  `json:"name"`
+		Entries []entry `json:"entries"`
+		When    *int    `json:"when"`
+	}
+	for _, tc := range []struct {
+		name, in string
+		kind     error
+		want     string
+	}{
+		{"TrailingComma", "{\"name\": \"SECRET\",\n}", ErrSyntax, "malformed JSON at line 2, column 1: want an object key (a string in double quotes)"},
+		{"MissingColon", `{"name" "SECRET"}`, ErrSyntax, "malformed JSON at line 1, column 9: want ':' after an object key"},
+		{"MissingComma", `{"name": "SECRET" "when": 1}`, ErrSyntax, "malformed JSON at line 1, column 19: want ',' or '}' after an object member"},
+		{"ArrayMissingComma", `{"entries": [{} {}]}`, ErrSyntax, "malformed JSON at line 1, column 17: want ',' or ']' after an array element"},
+		{"BareWord", `{"name": SECRET}`, ErrSyntax, "malformed JSON at line 1, column 10: want a value (an object, array, string, number, true, false or null)"},
+		{"Truncated", "{\"name\": \"SECRET\"", ErrSyntax, "malformed JSON at line 1, column 18: unexpected end of input (an object or array is not closed)"},
+		{"UnterminatedString", `{"name": "SECRET`, ErrSyntax, "malformed JSON at line 1, column 17: unexpected end of input in a string (a closing '\"' is missing)"},
+		{"ControlCharacter", "{\"name\": \"SEC\tRET\"}", ErrSyntax, "malformed JSON at line 1, column 14: control character in a string (escape it)"},
+		{"BadEscape", `{"name": "SEC\qRET"}`, ErrSyntax, "malformed JSON at line 1, column 14: unknown escape in a string"},
+		{"BadNumber", `{"when": -SECRET}`, ErrSyntax, "malformed JSON at line 1, column 11: malformed number"},
+		{"Empty", " ", ErrSyntax, "malformed JSON at line 1, column 2: empty document; want a JSON value"},
+		{"DuplicateKey", "{\"name\": \"SECRET\",\n \"Name\": \"SECRET\"}", ErrDuplicateKey, "an object repeats a key at line 2, column 2"},
+		{"TrailingData", "{\"name\": \"SECRET\"}\n{}", ErrTrailingData, "trailing data after the JSON value at line 2, column 1"},
+		{"UnknownField", `{"name": "SECRET", "SECRET-FREE": 1}`, ErrUnknownField, "SECRET-FREE: unknown field"},
+		{"UnknownNestedField", `{"entries": [{"cod": "SECRET"}]}`, ErrUnknownField, "cod: unknown field"},
+		{"WrongType", `{"name": 1234}`, ErrType, "name: want a string"},
+		{"WrongNestedType", `{"entries": [{"value": "SECRET"}]}`, ErrType, "entries.value: want a number"},
+		{"Overflow", `{"entries": [{"count": 300}]}`, ErrType, "entries.count: want a non-negative integer"},
+		{"NotAnObject", `["SECRET"]`, ErrType, "want an object"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d doc
+			err := Unmarshal([]byte(tc.in), &d)
+			var e *Error
+			if !errors.As(err, &e) || !errors.Is(err, tc.kind) {
+				t.Fatalf("Unmarshal(%q) = %v, want an *Error of kind %v", tc.in, err, tc.kind)
+			}
+			if got := err.Error(); got != tc.want {
+				t.Errorf("message\n got %q\nwant %q", got, tc.want)
+			}
+			if strings.Contains(strings.ReplaceAll(err.Error(), "SECRET-FREE", ""), "SECRET") || strings.Contains(err.Error(), "300") {
+				t.Errorf("message quotes the document: %q", err)
+			}
+		})
+	}
+}
+
 func FuzzUnmarshal(f *testing.F) {
 	f.Add([]byte(`{"a":"x","b":{"k":1}}`))
 	f.Add([]byte(`{"a":"x","a":"y"}]`))
@@ -99,6 +154,12 @@ func FuzzHasDuplicateKeys(f *testing.F) {
 		got, ref := HasDuplicateKeys(data), hasDuplicateKeysToken(data)
 		if json.Valid(data) && got != ref || ref && !got {
 			t.Fatalf("HasDuplicateKeys(%q) = %v, the Token walk says %v", data, got, ref)
+		}
+		// Check tells the two refusals apart: a syntax error is one encoding/json sees too.
+		if err := Check(data); errors.Is(err, ErrSyntax) && json.Valid(data) {
+			t.Fatalf("Check(%q) = %v for valid JSON", data, err)
+		} else if errors.Is(err, ErrDuplicateKey) && !ref {
+			t.Fatalf("Check(%q) = %v, the Token walk sees no repeated key", data, err)
 		}
 	})
 }

@@ -119,7 +119,7 @@ func SetupKeys(dir string, b keys.Backend, schemas ...*schema.Schema) error {
 				return
 			}
 			defer unlock()
-			_, _, err = keys.Setup(context.Background(), dir, s, b, os.Stderr)
+			_, _, err = keys.Setup(context.Background(), dir, s, b, keys.LineReporter(os.Stderr))
 		})
 		if err != nil {
 			return fmt.Errorf("setup %s: %w", s.Circuit, err)

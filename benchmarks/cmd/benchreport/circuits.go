@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/zkhealth/zkhealth/benchmarks"
 	"github.com/zkhealth/zkhealth/internal/keys"
+	"github.com/zkhealth/zkhealth/internal/testfixture"
 )
 
 func useCase(circuit string) (benchmarks.UseCase, error) {
@@ -87,7 +87,7 @@ func measureSetup(o options) (*CircuitResult, error) {
 		return nil, err
 	}
 	var constraints int
-	walls, _, err := timed(3, func() error {
+	walls, _, err := timed(ifQuick(o, 3, 1), func() error {
 		ccs, err := keys.Compile(uc.Schema, be)
 		if err == nil {
 			constraints = ccs.GetNbConstraints()
@@ -97,17 +97,20 @@ func measureSetup(o options) (*CircuitResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "benchreport-setup-")
-	if err != nil {
-		return nil, err
+	// A quick run times no fresh setup: it reads the sizes of the shared keys.
+	dir := testfixture.SharedKeysDir()
+	var setup time.Duration
+	if !o.quick {
+		if dir, err = os.MkdirTemp("", "benchreport-setup-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		t := time.Now()
+		if _, _, err = keys.Setup(context.Background(), dir, uc.Schema, be, nil); err != nil {
+			return nil, err
+		}
+		setup = time.Since(t)
 	}
-	defer os.RemoveAll(dir)
-	t := time.Now()
-	_, _, err = keys.Setup(context.Background(), dir, uc.Schema, be, io.Discard)
-	if err != nil {
-		return nil, err
-	}
-	setup := time.Since(t)
 	r := &CircuitResult{
 		Circuit:       uc.Schema.Circuit,
 		Backend:       string(be),
@@ -115,6 +118,9 @@ func measureSetup(o options) (*CircuitResult, error) {
 		CompileMedian: msQ(median(walls)),
 		Setup:         Q{round(setup.Seconds(), 2), "s"},
 		SetupPeakRSS:  mibQ(benchmarks.PeakRSS()),
+	}
+	if o.quick {
+		r.Setup, r.SetupPeakRSS = Q{}, Q{} // not measured
 	}
 	base := filepath.Join(dir, uc.Schema.Circuit+"."+string(be))
 	for _, f := range []struct {
@@ -252,6 +258,7 @@ func measureSweep(o options) (*SweepPoint, error) {
 		Setup:       Q{round(setup.Seconds(), 2), "s"},
 		ProveMedian: msQ(median(proves)),
 		ProveMin:    msQ(slices.Min(proves)),
+		ProveMax:    msQ(slices.Max(proves)),
 		ProveCPU:    msQ(cpu),
 		Iterations:  len(proves),
 		PeakRSS:     mibQ(benchmarks.PeakRSS()),

@@ -60,8 +60,8 @@ const openLoopShare = 1.0 / 3
 
 func plan(o options) loadPlan {
 	if o.quick {
-		return loadPlan{syncCoverage: 8, syncClinical: 2, asyncJobs: 4, verifyInFlight: 8,
-			verifyDuration: 2 * time.Second, rateDuration: time.Second, maxUncached: 4000, maxCached: 40000}
+		return loadPlan{syncCoverage: 4, syncClinical: 1, asyncJobs: 2, verifyInFlight: 4,
+			verifyDuration: time.Second, rateDuration: 500 * time.Millisecond, maxUncached: 1000, maxCached: 10000}
 	}
 	return loadPlan{syncCoverage: 30, syncClinical: 8, asyncJobs: 16, verifyInFlight: 8,
 		verifyDuration: 5 * time.Second, rateDuration: 4 * time.Second, maxUncached: 12000, maxCached: 150000}
@@ -718,7 +718,10 @@ func runMode(ctx context.Context, o options, rep *Report, p loadPlan, mode, redi
 
 	// Asynchronous proofs: the embedded in-process pool, or 1 then 2 Redis workers.
 	asyncCounts := []int{0}
-	if mode == "redis" {
+	switch {
+	case mode == "redis" && o.quick:
+		asyncCounts = []int{1}
+	case mode == "redis":
 		asyncCounts = []int{1, 2}
 	}
 	for _, n := range asyncCounts {

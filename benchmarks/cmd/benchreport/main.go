@@ -19,6 +19,11 @@
 //
 //	go run ./benchmarks/cmd/benchreport [-quick] [-out benchmarks/results] [-readme README.md]
 //	    [-cpuprofile-dir DIR]
+//
+// -quick is a smoke run of the whole program in about a minute: Groth16 only, no fresh key
+// setups (the tests' shared keys), no sweep, one worker and short load runs. Its output
+// goes to a new temporary directory and README.md is left alone, unless -out or -readme say
+// otherwise: a smoke run never overwrites the committed results.
 package main
 
 import (
@@ -41,6 +46,7 @@ import (
 // options are the command's flags.
 type options struct {
 	out, benchTxt, readme, profileDir  string
+	render                             string
 	quick, noHTTP, noSweep, noCircuits bool
 	// child mode (internal): which task to run and report as JSON on stdout
 	child, circuit, backend string
@@ -57,7 +63,8 @@ func main() {
 	flag.StringVar(&o.benchTxt, "bench-txt", "", "`go test -bench` output to include in latest.json (default OUT/bench.txt when it exists)")
 	flag.StringVar(&o.readme, "readme", "README.md", "README whose generated Performance block to update (empty: none)")
 	flag.StringVar(&o.profileDir, "cpuprofile-dir", "", "write CPU profiles of proving and of the HTTP verify path here")
-	flag.BoolVar(&o.quick, "quick", false, "fewer iterations and shorter load runs (for trying the program, not for figures)")
+	flag.StringVar(&o.render, "render", "", "measure nothing: write summary.md, the prove-time plot and the README block from this latest.json (into -out; the latency plot needs raw latencies latest.json does not keep)")
+	flag.BoolVar(&o.quick, "quick", false, "a smoke run of about a minute, into a temporary directory unless -out is given (for trying the program, not for figures)")
 	flag.BoolVar(&o.noHTTP, "no-http", false, "skip the HTTP load runs")
 	flag.BoolVar(&o.noSweep, "no-sweep", false, "skip the predicate-capacity sweep")
 	flag.BoolVar(&o.noCircuits, "no-circuits", false, "skip the per-circuit measurements")
@@ -68,6 +75,8 @@ func main() {
 	flag.IntVar(&o.iters, "iters", 0, "internal: iterations of a child task")
 	flag.Parse()
 	testfixture.Quiet()
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	if o.child != "" {
 		if err := runChild(o); err != nil {
@@ -76,10 +85,63 @@ func main() {
 		}
 		return
 	}
+	if o.render != "" {
+		if err := render(o); err != nil {
+			fmt.Fprintf(os.Stderr, "benchreport: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if o.quick {
+		if err := quickDefaults(&o, set); err != nil {
+			fmt.Fprintf(os.Stderr, "benchreport: %v\n", err)
+			os.Exit(1)
+		}
+	}
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintf(os.Stderr, "benchreport: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// quickDefaults points a quick run's output at a new temporary directory and leaves README.md
+// alone, for each of -out and -readme not given on the command line.
+func quickDefaults(o *options, set map[string]bool) error {
+	if !set["out"] {
+		dir, err := os.MkdirTemp("", "benchreport-quick-")
+		if err != nil {
+			return err
+		}
+		o.out = dir
+	}
+	if !set["readme"] {
+		o.readme = ""
+	}
+	if !set["bench-txt"] {
+		o.benchTxt = filepath.Join(o.out, "bench.txt") // not the committed one
+	}
+	return nil
+}
+
+// render writes the outputs of an earlier run from its latest.json, measuring nothing.
+func render(o options) error {
+	data, err := os.ReadFile(o.render)
+	if err != nil {
+		return err
+	}
+	var rep Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		return fmt.Errorf("%s: %w", o.render, err)
+	}
+	return rep.write(o)
+}
+
+// backends are the proving systems a run measures: Groth16 only in a quick run.
+func backends(o options) []keys.Backend {
+	if o.quick {
+		return []keys.Backend{keys.Groth16}
+	}
+	return benchmarks.Backends()
 }
 
 func logf(format string, args ...any) {
@@ -101,7 +163,7 @@ func run(ctx context.Context, o options) error {
 	}
 	// Keys once, in the directory the tests share, before any child needs them.
 	for _, uc := range benchmarks.UseCases() {
-		for _, be := range benchmarks.Backends() {
+		for _, be := range backends(o) {
 			if _, err := benchmarks.KeysDir(uc, be); err != nil {
 				return err
 			}
@@ -109,7 +171,7 @@ func run(ctx context.Context, o options) error {
 	}
 
 	for _, uc := range benchmarks.UseCases() {
-		for _, be := range benchmarks.Backends() {
+		for _, be := range backends(o) {
 			if o.noCircuits {
 				break
 			}
@@ -127,11 +189,9 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
-	if !o.noSweep {
+	// The sweep sets up a circuit per point: a quick run skips it.
+	if !o.noSweep && !o.quick {
 		preds := sweepPredicates
-		if o.quick {
-			preds = []int{4, 16, 32}
-		}
 		for _, p := range preds {
 			logf("sweep: clinical with %d predicate slots", p)
 			var pt SweepPoint
@@ -162,7 +222,11 @@ func run(ctx context.Context, o options) error {
 	rep.WallTime = Q{round(time.Since(start).Seconds(), 1), "s"}
 	rep.evaluateBudgets()
 	rep.project()
-	return rep.write(o)
+	if err := rep.write(o); err != nil {
+		return err
+	}
+	logf("done in %s", time.Since(start).Round(time.Second))
+	return nil
 }
 
 func ifQuick(o options, full, quick int) int {

@@ -211,7 +211,7 @@ func (r *Report) projectionTable() string {
 		rows = append(rows, []string{fmt.Sprint(row.Machines), bound(fmtNum(row.Proofs.Value, 1), row.ProofsRedisBound),
 			bound(fmtNum(row.Verifications.Value, 0), row.VerificationsRedisBound)})
 	}
-	return table([]string{"machines", "coverage proofs/s", "uncached verifications/s"}, rows)
+	return table([]string{"machines", "coverage proofs/s (projected)", "uncached verifications/s (projected)"}, rows)
 }
 
 func (r *Report) summary(plots []string) string {
@@ -233,7 +233,7 @@ func (r *Report) summary(plots []string) string {
 	if len(r.Workers) > 0 {
 		b.WriteString("\n### Proving throughput against workers (Redis mode, coverage)\n\n" + r.workersTable())
 	}
-	b.WriteString("\n## Projection: N machines\n\n" + strings.Join(r.Projection.Text, " ") + "\n\n" + r.projectionTable())
+	b.WriteString("\n## Projection (computed from the figures above, not measured): N machines\n\n" + strings.Join(r.Projection.Text, " ") + "\n\n" + r.projectionTable())
 	if r.Redis != nil {
 		fmt.Fprintf(&b, "\nRedis ceiling measured with %s: %s GET, %s SET.\n", r.Redis.Tool, fmtQ(r.Redis.Get), fmtQ(r.Redis.Set))
 	}
@@ -270,7 +270,7 @@ func (r *Report) readmeBlock(dir string, plots []string) string {
 		fmt.Fprintf(&b, "Over the clinical circuit with %d to %d predicate slots: %s ",
 			r.Sweep.Points[0].Predicates, r.Sweep.Points[len(r.Sweep.Points)-1].Predicates, l)
 	}
-	b.WriteString(strings.Join(r.Projection.Text, " ") + "\n\n" + r.projectionTable())
+	b.WriteString(strings.Join(r.Projection.Text, " ") + "\n\nProjected from the per-machine figures (not measured):\n\n" + r.projectionTable())
 	b.WriteString("\nPlots: [prove time against constraints](" + dir + "/prove_vs_constraints.png), [latency distribution](" + dir + "/latency.png).\n")
 	return b.String()
 }

@@ -83,6 +83,7 @@ type SweepPoint struct {
 	Setup       Q   `json:"setup"`
 	ProveMedian Q   `json:"prove_median"`
 	ProveMin    Q   `json:"prove_min"`
+	ProveMax    Q   `json:"prove_max"`
 	ProveCPU    Q   `json:"prove_cpu_per_proof"`
 	Iterations  int `json:"prove_iterations"`
 	PeakRSS     Q   `json:"peak_rss"`
@@ -507,7 +508,11 @@ func (r *Report) write(o options) error {
 		return err
 	}
 	if o.readme != "" {
-		rel, err := filepath.Rel(filepath.Dir(o.readme), o.out)
+		results := o.out
+		if o.render != "" {
+			results = filepath.Dir(o.render) // the block links to the results it was made from
+		}
+		rel, err := filepath.Rel(filepath.Dir(o.readme), results)
 		if err != nil {
 			return err
 		}
