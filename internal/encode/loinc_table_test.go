@@ -1,8 +1,10 @@
 package encode
 
 import (
+	"encoding/csv"
 	"errors"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,8 +18,8 @@ func TestLOINCTableData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m) != len(loincTable) || len(m) != 21 {
-		t.Fatalf("%d rows parsed, %d at init; want 21", len(m), len(loincTable))
+	if len(m) != len(loincTable) || len(m) != 218 {
+		t.Fatalf("%d rows parsed, %d at init; want 218", len(m), len(loincTable))
 	}
 	for code, e := range m {
 		t.Run(code, func(t *testing.T) {
@@ -104,7 +106,7 @@ func TestConversionsRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if n < 10 {
+	if n < 100 {
 		t.Fatalf("only %d conversions checked", n)
 	}
 }
@@ -126,10 +128,55 @@ func TestConversionValues(t *testing.T) {
 		{"29463-7", 100, "lb", 4536},
 		{"8302-2", 70, "in", 1778},
 		{"718-7", 135, "g/L", 135},
+		{"8480-6", 16, "kPa", 120},        // 120.00992 mm[Hg]
+		{"8310-5", 98.6, "[degF]", 37000}, // (98.6 - 32) / 1.8 = 37.000 °C at scale 3
+		{"8310-5", 212, "degF", 100000},
+		{"8331-1", 37.2, "°C", 37200},
+		{"8331-1", 32, "[degF]", 0},
+		{"1742-6", 1, "ukat/L", 600000}, // 60 U/L at scale 4
+		{"1742-6", 35, "IU/L", 350000},
+		{"6768-6", 35, "[iU]/L", 350000},
+		{"1975-2", 17.1, "umol/L", 100000}, // 1 mg/dL at scale 5
+		{"1988-5", 1, "mg/dL", 100000},     // 10 mg/L at scale 4
+		{"2019-8", 5.3, "kPa", 39753},      // 39.753286 mm[Hg]
+		{"6690-2", 7.5, "10*9/L", 75000},
+		{"6690-2", 7.5, "K/uL", 75000},
+		{"789-8", 4.5, "10^12/L", 45000},
+		{"4544-3", 0.45, "L/L", 45000},
+		{"14959-1", 3, "mg/mmol", 265200}, // 26.52 mg/g at scale 4
+		{"17861-6", 2.5, "mmol/L", 100200},
+		{"17861-6", 5, "mEq/L", 100200},
+		{"19123-9", 1, "mmol/L", 24310},
+		{"3094-0", 5, "mmol/L", 140050},
+		{"3024-7", 12.87, "pmol/L", 100000},
+		{"3016-3", 2.5, "uIU/mL", 250000},
+		{"2777-1", 1, "mmol/L", 30970},
+		{"2498-4", 20, "umol/L", 111700},
+		{"32693-4", 9.008, "mg/dL", 100000},
+		{"48065-7", 500, "ng/mL", 50000}, // 0.5 ug/mL at scale 5
+		{"89579-7", 0.04, "ng/mL", 400000},
+		{"89579-7", 14, "pg/mL", 140000},
+		{"29463-7", 3500, "g", 350},
+		{"33756-8", 1.2, "cm", 120000},
+		{"33728-7", 12, "mm", 120000},
+		{"10834-0", 25, "g/L", 25000},
+		{"24467-3", 0.5, "10*6/L", 1}, // half away from zero
 		// spellings of the canonical unit for one code
 		{"33914-3", 60, "mL/min", 600},
 		{"33914-3", 60, " mL/min ", 600},
 		{"98979-8", 60, "ml/min", 600},
+		{"5811-5", 1.015, "{nominal}", 10150},
+		{"75443-2", 1, "{nominal}", 1},
+		{"71956-7", 12.5, "units", 125000},
+		{"6206-7", 0.35, "kU_A/L", 350},
+		{"63586-2", 52000, "{USD}/a", 52000},
+		{"72106-8", 24, "(score)", 240000},
+		{"8867-4", 72, "bpm", 72000},
+		{"85343-2", 4, "#", 40000},
+		{"5803-2", 6.5, "pH", 65000},
+		{"3173-2", 30, "sec", 30000},
+		{"98498-9", 0.3, "{logMAR}", 30000},
+		{"2276-4", 150, "µg/L", 150000},
 	} {
 		got, err := Quantity(tc.loinc, tc.value, tc.unit)
 		if err != nil || got != tc.want {
@@ -142,12 +189,64 @@ func TestConversionValues(t *testing.T) {
 // every other code.
 func TestPerCodeSpellings(t *testing.T) {
 	for _, tc := range []struct{ loinc, unit string }{
-		{"8480-6", "mL/min"}, // eGFR's spelling, not a blood pressure's
+		{"8867-4", "mL/min"}, // eGFR's spelling, not a heart rate's
+		{"4548-4", "units"},  // a functional-status score's spelling
+		{"8867-4", "{nominal}"},
+		{"2157-6", "kU_A/L"}, // allergen units are not enzyme units
+		{"20447-9", "{USD}/a"},
+		{"8480-6", "mL/min"},
 		{"2160-0", "ml/min"},
 	} {
 		if _, err := Quantity(tc.loinc, 1, tc.unit); !errors.Is(err, ErrUnknownUnit) {
 			t.Errorf("Quantity(%s, 1, %q): %v; want ErrUnknownUnit", tc.loinc, tc.unit, err)
 		}
+	}
+}
+
+// TestSyntheaUnits: every unit with which Synthea writes a numeric value of a code in the table
+// converts, and the values its module states give (low and high) encode.
+func TestSyntheaUnits(t *testing.T) {
+	f, err := os.Open("testdata/synthea_units.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.Comment = '#'
+	recs, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]bool{}
+	for _, rec := range recs[1:] {
+		code, unit := rec[0], rec[1]
+		codes[code] = true
+		e, ok := loincTable[code]
+		if !ok {
+			t.Errorf("Synthea's %s is not in the table", code)
+			continue
+		}
+		if _, ok := e.ucum(unit); !ok {
+			t.Errorf("Synthea's %s in %q (%s): the unit does not convert", code, unit, rec[4])
+		}
+		var vals []float64
+		for _, s := range rec[2:4] {
+			if s != "" {
+				v, err := strconv.ParseFloat(s, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				vals = append(vals, v)
+			}
+		}
+		for _, v := range vals {
+			if _, err := Quantity(code, v, unit); err != nil {
+				t.Errorf("Synthea's %s %v %q (%s): %v", code, v, unit, rec[4], err)
+			}
+		}
+	}
+	if len(codes) != 212 {
+		t.Errorf("%d Synthea codes; want 212", len(codes))
 	}
 }
 

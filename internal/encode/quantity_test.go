@@ -10,8 +10,8 @@ import (
 
 func TestKnownLOINC(t *testing.T) {
 	known := KnownLOINC()
-	if len(known) != 21 {
-		t.Errorf("KnownLOINC has %d rows; want 21", len(known))
+	if len(known) != 218 {
+		t.Errorf("KnownLOINC has %d rows; want 218", len(known))
 	}
 	if !sort.SliceIsSorted(known, func(i, j int) bool { return known[i].LOINC < known[j].LOINC }) {
 		t.Error("KnownLOINC not sorted by code")
@@ -158,7 +158,7 @@ func TestQuantityRejects(t *testing.T) {
 		{"4548-4", 7, "mmol/L", ErrUnknownUnit, []string{`"mmol/L"`, "4548-4"}},
 		{"4548-4", 7, "", ErrUnknownUnit, []string{`""`, "4548-4"}},
 		{"39156-5", 30, "kg", ErrUnknownUnit, []string{`"kg"`, "39156-5"}},
-		{"8480-6", 120, "kPa", ErrUnknownUnit, []string{`"kPa"`, "8480-6"}},
+		{"8480-6", 120, "cm[H2O]", ErrUnknownUnit, []string{`"cm[H2O]"`, "8480-6"}},
 		{"62238-1", 60, "mmol/L", ErrUnknownUnit, []string{`"mmol/L"`}},
 		{"2345-7", 5.5, "MMOL/L", ErrUnknownUnit, []string{`"MMOL/L"`}},
 		{"9999-9", 1, "%", ErrUnknownLOINC, []string{`"9999-9"`}},
