@@ -40,8 +40,9 @@ func TestIssueFHIR(t *testing.T) {
 	}
 	t.Run("clinical", func(t *testing.T) {
 		r := mustZK(t, issue("clinical", "--fhir", syntheaBundle(t, "Louis"))...)
-		// issue prints each list's completeness
-		if !strings.Contains(r.stdout, "issued clinical credential") || !strings.Contains(r.stdout, "conditions: 11 entries, complete\n") || !strings.Contains(r.stdout, "observations: 16 entries, incomplete") {
+		// issue prints each list's completeness: every result of the bundle has a canonical unit,
+		// so the observations list is only capped (the 16 newest), not incomplete
+		if !strings.Contains(r.stdout, "issued clinical credential") || !strings.Contains(r.stdout, "conditions: 11 entries, complete\n") || !strings.Contains(r.stdout, "observations: 16 entries, complete since 2020-10-10 (older entries left out for capacity)") {
 			t.Errorf("stdout %q", r.stdout)
 		}
 		attrs := readJSON(t, out)["attributes"].(map[string]any)
@@ -86,7 +87,7 @@ func TestIssueFHIR(t *testing.T) {
 			[]string{"zkhealth issue: give exactly one of --attributes ATTRS.json and --fhir BUNDLE.json"}, []string{"group", "[attributes fhir]"}},
 		{"loinc for coverage", issue("coverage", "--fhir", syntheaBundle(t, "Louis"), "--loinc", "4548-4"), []string{"--loinc", "clinical"}, nil},
 		{"loinc without fhir", issue("clinical", "--attributes", badObs, "--loinc", "4548-4"), []string{"--loinc", "--fhir"}, nil},
-		{"loinc unknown", issue("clinical", "--fhir", badObs, "--loinc", "4548-4,14959-1"), []string{"--loinc", "14959-1", "canonical unit"}, nil},
+		{"loinc unknown", issue("clinical", "--fhir", badObs, "--loinc", "4548-4,38265-5"), []string{"--loinc", "38265-5", "canonical unit"}, nil},
 		{"loinc bad check digit", issue("clinical", "--fhir", badObs, "--loinc", "4548-5"), []string{"--loinc", "check digit"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,8 +109,8 @@ func TestIssueFHIRProve(t *testing.T) {
 		patient string
 		code    int
 	}{
-		// Until lists hold the whole record, Louis's observations list (16 entries) is incomplete
-		// (results outside the canonical-unit table) and latest is unprovable.
+		// Until lists hold the whole record, Louis's observations list keeps only the 16 newest
+		// results (complete since a date after his latest HbA1c), so latest is unprovable.
 		{"Louis", ExitNotSatisfied},
 		{"Fabian", ExitNotSatisfied},
 	} {

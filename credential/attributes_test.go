@@ -313,7 +313,7 @@ func TestRefusals(t *testing.T) {
 		{"BadICD", schema.Clinical(), cli(`, "conditions": [{"code": "E1", "onset": "2015-03-01"}]`), "conditions[0].code", ""},
 		{"BadICDDot", schema.Clinical(), cli(`, "conditions": [{"code": "F32..9", "onset": "2015-03-01"}]`), "conditions[0].code", ""},
 		{"BadLOINCCheckDigit", schema.Clinical(), cli(`, "observations": [{"code": "4548-5", "value": 7.5, "unit": "%", "date": "2026-10-09"}]`), "observations[0].code", ""},
-		{"LOINCWithoutUnit", schema.Clinical(), cli(`, "observations": [{"code": "2951-2", "value": 140, "unit": "mmol/L", "date": "2026-10-09"}]`), "observations[0].code", ""},
+		{"LOINCWithoutUnit", schema.Clinical(), cli(`, "observations": [{"code": "38265-5", "value": 1, "unit": "{T-score}", "date": "2026-10-09"}]`), "observations[0].code", ""},
 		{"BadRxNorm", schema.Clinical(), cli(`, "medications": [{"code": "abc", "start": "2016-01-01"}]`), "medications[0].code", ""},
 		{"RxNormZero", schema.Clinical(), cli(`, "medications": [{"code": "0", "start": "2016-01-01"}]`), "medications[0].code", ""},
 		{"BadX12", schema.Coverage(), cov(`"33"`, `"!!"`), "service_categories[2].code", ""},

@@ -81,6 +81,12 @@ func TestFixturesBecomeCredentials(t *testing.T) {
 			if truncated(t, a, "conditions") != tc.condIncomplete {
 				t.Errorf("conditions truncated = %v", !tc.condIncomplete)
 			}
+			// The observations list holds the 16 newest results of the whole table, so the HbA1c
+			// is read with the issuer's set narrowed to it.
+			a, err = ClinicalAttributes(fixture(t, tc.name), Options{LOINC: []string{"4548-4"}})
+			if err != nil {
+				t.Fatal(err)
+			}
 			e, ok := latest(listOf(t, a, "observations"), "4548-4")
 			switch {
 			case tc.hba1c == "" && ok:
@@ -349,7 +355,7 @@ func TestLOINCOption(t *testing.T) {
 		{"", "at least one code"},
 		{"4548-5", "check digit"},
 		{"8302-2x", "malformed"},
-		{"14959-1", "no canonical unit"},
+		{"38265-5", "no canonical unit"}, // DXA T-score: negative values, left out of the table
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			_, err := ParseLOINCSet(tc.in)
@@ -471,7 +477,8 @@ func TestObservationsLeftOutMakeTheListIncomplete(t *testing.T) {
 	}{
 		{"all signable", bundleOf(hba1c), nil, false},
 		{"a coded result is not part of the list", bundleOf(hba1c, coded), nil, false},
-		{"a code without a canonical unit", bundleOf(hba1c, obs("99999-1", "2020-12-01", 3, "{score}")), nil, true},
+		{"a code without a canonical unit", bundleOf(hba1c, obs("38265-5", "2020-12-01", 0.5, "{T-score}")), nil, true},
+		{"a Synthea placeholder code", bundleOf(hba1c, obs("99999-1", "2020-12-01", 1, "{score}")), nil, true},
 		{"outside the issuer's set", bundleOf(hba1c, obs("39156-5", "2020-12-01", 30, "kg/m2")), []string{"4548-4"}, true},
 		{"a unit without a conversion", bundleOf(hba1c, obs("39156-5", "2020-12-01", 30, "furlongs")), nil, true},
 		{"a bounded value", bundleOf(bounded), nil, true},

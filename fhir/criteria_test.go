@@ -84,7 +84,7 @@ func TestPolicyFromR4Group(t *testing.T) {
 		groupChar(disease, `"valueReference": {"reference": "Condition/x"}`, false),
 		`{"code": `+disease+`, "valueCodeableConcept": `+concept(SystemICD10CM, "I10")+`, "exclude": false, "period": {"start": "2020-01-01"}}`,
 		groupChar(hba1cCode, `"valueCodeableConcept": `+concept(SystemSNOMED, "75540009"), false),
-		groupChar(concept(SystemLOINC, "14959-1"), `"valueQuantity": `+qty("30", "mg/g"), false),
+		groupChar(concept(SystemLOINC, "788-0"), `"valueQuantity": `+qty("14", "%"), false), // RDW: no canonical unit
 	))
 	if err != nil {
 		t.Fatal(err)

@@ -97,8 +97,9 @@ func TestProveFromFHIR(t *testing.T) {
 		prove    bool
 	}{
 		// Until lists hold the whole record, the observations list (16 entries) keeps only the
-		// newest results and says so (complete_since), and a result outside the canonical-unit
-		// table makes it incomplete: latest is unprovable and an older HbA1c is left out.
+		// newest results and says so (complete_since): every fixture result has a canonical unit,
+		// so the list is not incomplete, but the newest 16 are a few visits' panels, so latest
+		// HbA1c is unprovable and an older HbA1c is left out.
 		{"latest HbA1c 7.5 % cannot while the list is capped", louis, false, t2dm("latest"), 1, false},
 		{"latest HbA1c 6.07 % cannot", fabian, false, t2dm("latest"), 1, false},
 		{"earlier 7.57 % was left out for capacity", fabian, false, t2dm("exists"), 1, false},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/zkhealth/zkhealth/credential"
+	"github.com/zkhealth/zkhealth/internal/encode"
 	"github.com/zkhealth/zkhealth/schema"
 )
 
@@ -129,4 +130,99 @@ func day(raw json.RawMessage) string {
 		return fmt.Sprintf("bad-date(%s)", s)
 	}
 	return ts.UTC().Format("2006-01-02")
+}
+
+// TestFixtureQuantitiesHaveCanonicalUnits: in every fixture bundle, read here from the raw JSON
+// without the importer, every quantitative result (an Observation or component valueQuantity with
+// status final, amended or corrected) has a LOINC code in the canonical unit table and a unit that
+// converts to the code's canonical unit, so the importer signs all of them and the observations
+// list is never marked incomplete.
+func TestFixtureQuantitiesHaveCanonicalUnits(t *testing.T) {
+	type quantity struct {
+		Value  *float64 `json:"value"`
+		Unit   string   `json:"unit"`
+		System string   `json:"system"`
+		Code   string   `json:"code"`
+	}
+	type part struct {
+		Code struct {
+			Coding []struct{ System, Code string } `json:"coding"`
+		} `json:"code"`
+		ValueQuantity *quantity `json:"valueQuantity"`
+	}
+	for _, name := range []string{louis, fabian, lupe, clemente, ned} {
+		t.Run(name, func(t *testing.T) {
+			data := fixture(t, name)
+			var b rawBundle
+			if err := json.Unmarshal(data, &b); err != nil {
+				t.Fatal(err)
+			}
+			n, codes := 0, map[string]bool{}
+			for _, e := range b.Entry {
+				r := e.Resource
+				var typ, status string
+				json.Unmarshal(r["resourceType"], &typ)
+				json.Unmarshal(r["status"], &status)
+				if typ != "Observation" || (status != "final" && status != "amended" && status != "corrected") {
+					continue
+				}
+				var obs struct {
+					part
+					Component []part `json:"component"`
+				}
+				if err := json.Unmarshal(mustJSON(t, r), &obs); err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range append([]part{obs.part}, obs.Component...) {
+					q := p.ValueQuantity
+					if q == nil {
+						continue
+					}
+					n++
+					code := ""
+					for _, c := range p.Code.Coding {
+						if c.System == SystemLOINC {
+							code = c.Code
+							break
+						}
+					}
+					unit := q.Unit
+					if q.System == SystemUCUM && q.Code != "" {
+						unit = q.Code
+					}
+					codes[code] = true
+					if q.Value == nil {
+						t.Errorf("%s: a valueQuantity without a value", code)
+						continue
+					}
+					if _, err := encode.Quantity(code, *q.Value, unit); err != nil {
+						t.Errorf("%s %v %q cannot be signed: %v", code, *q.Value, unit, err)
+					}
+				}
+			}
+			a, err := ClinicalAttributes(data, Options{AsOf: "2099-12-31"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := completenessOf(t, a, "observations")
+			t.Logf("%s: %d quantitative observations over %d LOINC codes; observations list incomplete: %v (complete since %s, %d signed)",
+				name, n, len(codes), c.Incomplete, c.CompleteSince, len(listOf(t, a, "observations")))
+			if n == 0 {
+				t.Error("no quantitative observations")
+			}
+			if c.Incomplete {
+				t.Error("the observations list is marked incomplete")
+			}
+		})
+	}
+}
+
+// mustJSON re-encodes a resource read as raw fields.
+func mustJSON(t *testing.T, r map[string]json.RawMessage) []byte {
+	t.Helper()
+	data, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
