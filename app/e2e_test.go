@@ -11,6 +11,7 @@ import (
 
 	"github.com/zkhealth/zkhealth/fhir"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
+	"github.com/zkhealth/zkhealth/schema"
 	"github.com/zkhealth/zkhealth/server/servertest"
 	"github.com/zkhealth/zkhealth/verifier"
 )
@@ -35,7 +36,7 @@ func TestEndToEnd(t *testing.T) {
 				ID string `json:"id"`
 			}
 			a.do(t, 200, servertest.Request{Method: "GET", Path: "/v1/circuits"}).JSON(t, &circuits)
-			if len(circuits) != 2 {
+			if len(circuits) != len(schema.CircuitIDs()) {
 				t.Fatalf("circuits: %+v", circuits)
 			}
 			vk := a.do(t, 200, servertest.Request{Method: "GET", Path: "/v1/circuits/" + circuits[0].ID + "/vk"})
@@ -142,7 +143,7 @@ func TestEndToEnd(t *testing.T) {
 				body := string(a.do(t, 200, servertest.Request{Method: "GET", Path: "/metrics"}).Body)
 				for _, want := range []string{
 					`zkhealth_http_requests_total{code="200",method="POST",route="/v1/proofs"}`,
-					`zkhealth_proofs_generated_total{circuit="coverage-v1",outcome="ok"}`,
+					`zkhealth_proofs_generated_total{circuit="coverage-v2-s",outcome="ok"}`,
 					`zkhealth_proof_duration_seconds_bucket`,
 					`zkhealth_cache_requests_total{cache="proof",result="hit"}`,
 					`zkhealth_cache_requests_total{cache="verify",result="miss"}`,

@@ -40,9 +40,9 @@ func TestIssueFHIR(t *testing.T) {
 	}
 	t.Run("clinical", func(t *testing.T) {
 		r := mustZK(t, issue("clinical", "--fhir", syntheaBundle(t, "Louis"))...)
-		// issue prints each list's completeness: every result of the bundle has a canonical unit,
-		// so the observations list is only capped (the 16 newest), not incomplete
-		if !strings.Contains(r.stdout, "issued clinical credential") || !strings.Contains(r.stdout, "conditions: 11 entries, complete\n") || !strings.Contains(r.stdout, "observations: 16 entries, complete since 2020-10-10 (older entries left out for capacity)") {
+		// issue prints each list's completeness: the whole record fits, every result of the
+		// bundle has a canonical unit
+		if !strings.Contains(r.stdout, "issued clinical credential") || !strings.Contains(r.stdout, "conditions: 11 entries, complete\n") || !strings.Contains(r.stdout, "observations: 66 entries, complete\n") {
 			t.Errorf("stdout %q", r.stdout)
 		}
 		attrs := readJSON(t, out)["attributes"].(map[string]any)
@@ -109,9 +109,8 @@ func TestIssueFHIRProve(t *testing.T) {
 		patient string
 		code    int
 	}{
-		// Until lists hold the whole record, Louis's observations list keeps only the 16 newest
-		// results (complete since a date after his latest HbA1c), so latest is unprovable.
-		{"Louis", ExitNotSatisfied},
+		// Louis's latest HbA1c is 7.5 %; Fabian's is 6.07 %, below the range
+		{"Louis", ExitOK},
 		{"Fabian", ExitNotSatisfied},
 	} {
 		t.Run(tc.patient, func(t *testing.T) {

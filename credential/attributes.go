@@ -35,9 +35,9 @@ type Entry struct {
 // `exists`: both directions stay sound.
 const EndUnknown = "unknown"
 
-// Attributes is a credential's content, normalised and checked against its schema. Lists with
-// dates are ordered newest first (ties keep their given order), and hold at most their capacity:
-// when a record had more entries, the oldest were left out and Completeness says so.
+// Attributes is a credential's content, normalised and checked against its schema. Lists are in
+// signing order (by code, then date; ties keep their given order), and hold at most their
+// capacity: when a record had more entries, the oldest were left out and Completeness says so.
 type Attributes struct {
 	Schema       *schema.Schema
 	Scalars      []string       // one per schema attribute, canonical spelling
@@ -570,7 +570,9 @@ func fitList(l schema.List, entries []Entry) ([]Entry, Completeness) {
 	var c Completeness
 	if len(entries) > l.Capacity {
 		if !l.HasDate() {
-			return entries[:l.Capacity], Completeness{Incomplete: true}
+			kept := entries[:l.Capacity]
+			sortForTree(l, kept)
+			return kept, Completeness{Incomplete: true}
 		}
 		last := func(e Entry) string {
 			switch {
@@ -605,10 +607,27 @@ func fitList(l schema.List, entries []Entry) ([]Entry, Completeness) {
 		}
 		entries = kept
 	}
-	if l.HasDate() {
-		sort.SliceStable(entries, func(i, j int) bool { return entries[i].Date > entries[j].Date })
-	}
+	sortForTree(l, entries)
 	return entries, c
+}
+
+// sortForTree puts entries in signing order: by code (as encoded, so a code family is one
+// contiguous block), then by date, entries equal in both keeping their given order (the one listed
+// last is the latest of a same-day pair).
+func sortForTree(l schema.List, entries []Entry) {
+	codes := make(map[string]uint64, len(entries))
+	for _, e := range entries {
+		if _, ok := codes[e.Code]; !ok {
+			codes[e.Code], _ = EncodeCode(l.Code, e.Code) // normalised codes encode
+		}
+	}
+	sort.SliceStable(entries, func(i, j int) bool {
+		ci, cj := codes[entries[i].Code], codes[entries[j].Code]
+		if ci != cj {
+			return ci < cj
+		}
+		return entries[i].Date < entries[j].Date
+	})
 }
 
 // Combine returns the completeness of a list left out both as c and as o says: the later
@@ -698,56 +717,19 @@ func (a *Attributes) Values(h Header) ([]*big.Int, error) {
 		if comp.CompleteSince != "" {
 			d, err := encode.Date(comp.CompleteSince)
 			if err != nil {
-				return nil, &FieldError{Field: "completeness." + l.Name + ".complete_since", Err: encodeError(err, wantDate)}
+				return nil, at("completeness."+l.Name+".complete_since", encodeError(err, wantDate))
 			}
 			set(schema.CompleteSinceField(l.Name), u(d))
 		}
 		if comp.Incomplete {
 			set(schema.IncompleteField(l.Name), u(1))
 		}
-		for j, e := range entries {
-			field := fmt.Sprintf("%s[%d]", l.Name, j)
-			code, err := EncodeCode(l.Code, e.Code)
-			if err != nil {
-				return nil, at(field+".code", err)
-			}
-			set(schema.EntryField(l.Name, j, "code"), u(code))
-			if l.Value {
-				fixed, err := encode.Fixed(e.Code, *e.Value)
-				if err != nil {
-					return nil, at(field+".value", encodeError(err, wantValue))
-				}
-				set(schema.EntryField(l.Name, j, "value"), u(fixed))
-			}
-			if l.HasDate() {
-				d, err := encode.Date(e.Date)
-				if err != nil {
-					return nil, at(field+"."+l.DateField, encodeError(err, wantDate))
-				}
-				set(schema.EntryField(l.Name, j, "date"), u(d))
-			}
-			if l.HasEnd() {
-				end, err := EncodeEnd(e.End)
-				if err != nil {
-					return nil, &FieldError{Field: field + "." + l.EndField, Err: err}
-				}
-				set(schema.EntryField(l.Name, j, "end"), u(end))
-			}
-			if l.Status != nil {
-				k, ok := l.Status.Index(e.Status)
-				if !ok {
-					return nil, fieldErr(field+"."+l.Status.Field, ReasonNotInSet, "one of "+strings.Join(l.Status.Values, ", "))
-				}
-				set(schema.EntryField(l.Name, j, "status"), u(uint64(k)))
-			}
-			if l.Verification != nil {
-				k, ok := l.Verification.Index(e.Verification)
-				if !ok {
-					return nil, fieldErr(field+"."+l.Verification.Field, ReasonNotInSet, "one of "+strings.Join(l.Verification.Values, ", "))
-				}
-				set(schema.EntryField(l.Name, j, "verification"), u(uint64(k)))
-			}
+		tree, err := a.ListTree(li)
+		if err != nil {
+			return nil, err
 		}
+		root := tree.Root().Hash
+		vals[layout.Index(schema.RootField(l.Name))] = root.BigInt(new(big.Int))
 	}
 	return vals, nil
 }

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/internal/encode"
@@ -55,18 +56,19 @@ func TestNormalisation(t *testing.T) {
 	if a.Scalars[1] != "male" {
 		t.Errorf("sex = %q, want male", a.Scalars[1])
 	}
-	// Codes in canonical spelling; dated lists newest first, ties in the given order.
-	if got, want := codes(list(a, "conditions")), "I21.9@2020-01-01 E11.9@2015-03-01 Z99.89@2015-03-01 I10@2012-06-10"; got != want {
+	// Codes in canonical spelling; lists in signing order: by code (as encoded), then date.
+	if got, want := codes(list(a, "conditions")), "E11.9@2015-03-01 I10@2012-06-10 I21.9@2020-01-01 Z99.89@2015-03-01"; got != want {
 		t.Errorf("conditions = %s, want %s", got, want)
 	}
-	if got, want := codes(list(a, "observations")), "39156-5@2026-10-09 4548-4@2026-01-09"; got != want {
+	// LOINC codes encode as their digits: 4548-4 is 45484, 39156-5 is 391565
+	if got, want := codes(list(a, "observations")), "4548-4@2026-01-09 39156-5@2026-10-09"; got != want {
 		t.Errorf("observations = %s, want %s", got, want)
 	}
 	if got, want := codes(list(a, "medications")), "1@2017-01-01 860975@2016-01-01"; got != want {
 		t.Errorf("medications = %s, want %s", got, want)
 	}
 	obs := list(a, "observations")
-	if *obs[0].Value != 30 || obs[0].Unit != "kg/m2" || *obs[1].Value != 7.5 || obs[1].Unit != "%" {
+	if *obs[1].Value != 30 || obs[1].Unit != "kg/m2" || *obs[0].Value != 7.5 || obs[0].Unit != "%" {
 		t.Errorf("observations = %v %s, %v %s", *obs[0].Value, obs[0].Unit, *obs[1].Value, obs[1].Unit)
 	}
 	for _, l := range s.Lists {
@@ -75,13 +77,13 @@ func TestNormalisation(t *testing.T) {
 		}
 	}
 
-	// Coverage: enum case, X12 case; an undated list keeps its order.
+	// Coverage: enum case, X12 case; an undated list in code order.
 	c := mustParse(t, schema.Coverage(), strings.Replace(strings.Replace(testfixture.CoverageAttrs, `"active"`, `"Active"`, 1), `"AL"`, `"al"`, 1))
 	if c.Scalars[3] != "active" {
 		t.Errorf("status = %q", c.Scalars[3])
 	}
 	sc := list(c, "service_categories")
-	if len(sc) != 13 || sc[0].Code != "30" || sc[1].Code != "1" || sc[10].Code != "AL" || sc[12].Code != "UC" {
+	if len(sc) != 13 || sc[0].Code != "1" || sc[1].Code != "30" || sc[10].Code != "AL" || sc[12].Code != "UC" {
 		t.Errorf("service_categories = %v", sc)
 	}
 
@@ -119,7 +121,7 @@ func TestNormalisedCredential(t *testing.T) {
 	if err := json.Unmarshal(is.cred.Attributes, &attrs); err != nil {
 		t.Fatal(err)
 	}
-	if attrs.Sex != "female" || len(attrs.Conditions) != 2 || attrs.Conditions[0].Code != "I21.9" || attrs.Conditions[1].Code != "E11.9" {
+	if attrs.Sex != "female" || len(attrs.Conditions) != 2 || attrs.Conditions[0].Code != "E11.9" || attrs.Conditions[1].Code != "I21.9" {
 		t.Errorf("attributes = %+v", attrs)
 	}
 	if o := attrs.Observations[0]; o.Unit != "%" || o.Value != 7 {
@@ -166,7 +168,13 @@ func TestUnitConversion(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := valueOf(d, schema.EntryField("observations", 0, "value")); got.Uint64() != tt.fixed {
+			li, l, _ := d.Schema.List("observations")
+			leaves, err := d.Attributes.ListLeaves(li)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// leaf 0 is the low sentinel; the one entry sits at 1
+			if got := leaves[1][l.LeafLayout().Index(schema.LeafValue)]; got.Uint64() != tt.fixed {
 				t.Errorf("encoded value %v, want %d", got, tt.fixed)
 			}
 		})
@@ -177,12 +185,15 @@ func TestUnitConversion(t *testing.T) {
 // what it left out (complete_since, or incomplete when no date can describe it).
 func TestCapacity(t *testing.T) {
 	rnd := seeded(t)
-	// dated builds n entries of list (one a year from 1990), given in random order.
+	day := func(k int) string {
+		return time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, k).Format(time.DateOnly)
+	}
+	// dated builds n entries of list (one a day from 2000-01-01), given in random order.
 	dated := func(n int, entry func(i int, date string) string) string {
-		idx := rand.New(rand.NewChaCha8([32]byte{byte(n)})).Perm(n)
+		idx := rand.New(rand.NewChaCha8([32]byte{byte(n), byte(n >> 8)})).Perm(n)
 		var out []string
 		for _, i := range idx {
-			out = append(out, entry(i, fmt.Sprintf("%d-01-01", 1990+i)))
+			out = append(out, entry(i, day(i)))
 		}
 		return "[" + strings.Join(out, ", ") + "]"
 	}
@@ -201,24 +212,41 @@ func TestCapacity(t *testing.T) {
 	clinical := func(list, entries string) string {
 		return fmt.Sprintf(`{"birth_date": "1976-01-16", "sex": "male", %q: %s}`, list, entries)
 	}
+	capacity := func(s *schema.Schema, list string) int {
+		_, l, _ := s.List(list)
+		return l.Capacity
+	}
+	conds, obs, meds := capacity(schema.Clinical(), "conditions"), capacity(schema.Clinical(), "observations"), capacity(schema.Clinical(), "medications")
+	cats := capacity(schema.Coverage(), "service_categories")
+	var serviceCodes []string // two-character X12 codes A0…Z9, given in this order
+	for c := 'A'; c <= 'Z'; c++ {
+		for d := '0'; d <= '9'; d++ {
+			serviceCodes = append(serviceCodes, fmt.Sprintf("%q", string([]rune{c, d})))
+		}
+	}
+	services := func(n int) string {
+		return strings.Replace(testfixture.CoverageAttrs, `"UC"]`, `"UC", `+strings.Join(serviceCodes[:n-13], ", ")+`]`, 1)
+	}
 	tests := []struct {
 		name, list string
 		attrs      string
-		kept       int
+		n, kept    int
 		want       credential.Completeness
 		schema     *schema.Schema
 	}{
-		// 20 conditions dated 1990..2009, ongoing: the oldest cannot be left out by date (they are
-		// still present), so the list says it is incomplete
-		{"conditions/20", "conditions", clinical("conditions", dated(20, condition)), 16, credential.Completeness{Incomplete: true}, schema.Clinical()},
-		{"conditions/16", "conditions", clinical("conditions", dated(16, condition)), 16, credential.Completeness{}, schema.Clinical()},
+		// conditions a day apart from 2000-01-01, ongoing: the oldest cannot be left out by date
+		// (they are still present), so the list says it is incomplete
+		{"conditions/over", "conditions", clinical("conditions", dated(conds+4, condition)), conds + 4, conds, credential.Completeness{Incomplete: true}, schema.Clinical()},
+		{"conditions/full", "conditions", clinical("conditions", dated(conds, condition)), conds, conds, credential.Completeness{}, schema.Clinical()},
 		// ended conditions leave out the four that ended longest ago: complete since the day after
 		// the last of them ended
-		{"conditions/ended/20", "conditions", clinical("conditions", dated(20, endedCondition)), 16, credential.Completeness{CompleteSince: "1993-01-02"}, schema.Clinical()},
-		{"observations/30", "observations", clinical("observations", dated(30, observation)), 16, credential.Completeness{CompleteSince: "2003-01-02"}, schema.Clinical()},
-		{"medications/9", "medications", clinical("medications", dated(9, medication)), 8, credential.Completeness{Incomplete: true}, schema.Clinical()},
-		{"medications/8", "medications", clinical("medications", dated(8, medication)), 8, credential.Completeness{}, schema.Clinical()},
-		{"service_categories/17", "service_categories", strings.Replace(testfixture.CoverageAttrs, `"UC"]`, `"UC", "A1", "A2", "A3", "A4"]`, 1), 16, credential.Completeness{Incomplete: true}, schema.Coverage()},
+		{"conditions/ended/over", "conditions", clinical("conditions", dated(conds+4, endedCondition)), conds + 4, conds, credential.Completeness{CompleteSince: day(4)}, schema.Clinical()},
+		{"observations/over", "observations", clinical("observations", dated(obs+14, observation)), obs + 14, obs, credential.Completeness{CompleteSince: day(14)}, schema.Clinical()},
+		{"observations/full", "observations", clinical("observations", dated(obs, observation)), obs, obs, credential.Completeness{}, schema.Clinical()},
+		{"medications/over", "medications", clinical("medications", dated(meds+1, medication)), meds + 1, meds, credential.Completeness{Incomplete: true}, schema.Clinical()},
+		{"medications/full", "medications", clinical("medications", dated(meds, medication)), meds, meds, credential.Completeness{}, schema.Clinical()},
+		{"service_categories/over", "service_categories", services(cats + 4), cats + 4, cats, credential.Completeness{Incomplete: true}, schema.Coverage()},
+		{"service_categories/full", "service_categories", services(cats), cats, cats, credential.Completeness{}, schema.Coverage()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,15 +257,34 @@ func TestCapacity(t *testing.T) {
 			}
 			_, l, _ := tt.schema.List(tt.list)
 			if l.HasDate() && tt.want.CompleteSince != "" {
-				// The newest entries, newest first: years 1990+n-1 down to 1990+n-kept.
-				n := strings.Count(tt.attrs, `"code"`)
-				for j, e := range entries {
-					if want := fmt.Sprintf("%d-01-01", 1990+n-1-j); e.Date != want {
-						t.Errorf("entry %d dated %s, want %s", j, e.Date, want)
+				// the newest entries: days n-kept … n-1
+				got := map[string]bool{}
+				for _, e := range entries {
+					got[e.Date] = true
+				}
+				for k := tt.n - tt.kept; k < tt.n; k++ {
+					if !got[day(k)] {
+						t.Errorf("the entry of %s was left out", day(k))
 					}
 				}
-			} else if !l.HasDate() && (entries[13].Code != "A1" || entries[15].Code != "A3") {
-				t.Errorf("an undated list keeps its first entries in order; entries 13..15 = %v", entries[13:])
+			} else if !l.HasDate() && tt.n > tt.kept {
+				// an undated list keeps its first entries as given
+				kept := map[string]bool{}
+				for _, e := range entries {
+					kept[e.Code] = true
+				}
+				for _, c := range serviceCodes[tt.kept-13 : tt.n-13] {
+					if kept[strings.Trim(c, `"`)] {
+						t.Errorf("kept %s, given after the first %d", c, tt.kept)
+					}
+				}
+			}
+			for i := 1; i < len(entries); i++ { // signing order: by code, then date
+				ci, _ := credential.EncodeCode(l.Code, entries[i-1].Code)
+				cj, _ := credential.EncodeCode(l.Code, entries[i].Code)
+				if ci > cj || (ci == cj && entries[i-1].Date > entries[i].Date) {
+					t.Fatalf("entries %d, %d out of signing order: %v %v %d %d", i-1, i, entries[i-1], entries[i], ci, cj)
+				}
 			}
 
 			is := issue(t, rnd, tt.schema, tt.attrs)

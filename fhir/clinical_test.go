@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/internal/encode"
+	"github.com/zkhealth/zkhealth/schema"
 )
 
 // TestFixturesBecomeCredentials: every shared Synthea bundle becomes a clinical credential that
@@ -81,18 +83,16 @@ func TestFixturesBecomeCredentials(t *testing.T) {
 			if truncated(t, a, "conditions") != tc.condIncomplete {
 				t.Errorf("conditions truncated = %v", !tc.condIncomplete)
 			}
-			// The observations list holds the 16 newest results of the whole table, so the HbA1c
-			// is read with the issuer's set narrowed to it.
-			a, err = ClinicalAttributes(fixture(t, tc.name), Options{LOINC: []string{"4548-4"}})
-			if err != nil {
-				t.Fatal(err)
+			// the whole record is signed: the latest HbA1c is among the observations
+			if c := completenessOf(t, a, "observations"); !c.Complete() {
+				t.Errorf("observations %+v, want complete", c)
 			}
 			e, ok := latest(listOf(t, a, "observations"), "4548-4")
 			switch {
 			case tc.hba1c == "" && ok:
 				t.Errorf("HbA1c listed: %v", *e.Value)
 			case tc.hba1c != "" && (!ok || fmt.Sprint(*e.Value) != tc.hba1c):
-				t.Errorf("latest HbA1c %v (%v), want %s", e.Value, ok, tc.hba1c)
+				t.Errorf("latest HbA1c %v (%v), want %s", fmt.Sprint(e.Value), ok, tc.hba1c)
 			}
 		})
 	}
@@ -277,7 +277,7 @@ func TestObservationForms(t *testing.T) {
 		obs  []string
 		want []string // code=value@date, newest first
 	}{
-		{"blood pressure components", []string{bp}, []string{"8480-6=128@2020-02-03", "8462-4=80@2020-02-03"}},
+		{"blood pressure components", []string{bp}, []string{"8462-4=80@2020-02-03", "8480-6=128@2020-02-03"}},
 		{"ucum code wins over display unit", []string{ucumWins}, []string{"2339-0=90.1@2020-01-01"}},
 		{"data absent is skipped", []string{absent}, nil},
 		{"preliminary is skipped", []string{strings.Replace(obs("4548-4", "2020-01-01", 7, "%"), `"final"`, `"preliminary"`, 1)}, nil},
@@ -305,10 +305,14 @@ func TestObservationForms(t *testing.T) {
 // list says it is complete only since the day after the newest one left out, so a family's latest
 // entry is never one of those left out.
 func TestObservationCapacity(t *testing.T) {
+	_, l, _ := schema.Clinical().List("observations")
+	day := func(k int) string {
+		return time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, k).Format(time.DateOnly)
+	}
 	var rs []string
-	// 20 years of yearly weights, then one old HbA1c and one old eGFR.
-	for y := 2000; y < 2020; y++ {
-		rs = append(rs, obs("29463-7", fmt.Sprintf("%d-03-01", y), float64(y-1900), "kg"))
+	// capacity + 4 daily weights from 2000-01-01, then one older HbA1c and one older eGFR
+	for k := range l.Capacity + 4 {
+		rs = append(rs, obs("29463-7", day(k), float64(50+k%40), "kg"))
 	}
 	rs = append(rs, obs("4548-4", "1999-01-01", 6.5, "%"), obs("33914-3", "1998-01-01", 80, "mL/min/{1.73_m2}"))
 	a, err := ClinicalAttributes(bundleOf(rs...), Options{})
@@ -316,23 +320,25 @@ func TestObservationCapacity(t *testing.T) {
 		t.Fatal(err)
 	}
 	es := listOf(t, a, "observations")
-	_, l, _ := a.Schema.List("observations")
 	if len(es) != l.Capacity {
 		t.Fatalf("%d entries, want %d", len(es), l.Capacity)
 	}
-	// kept: weights 2019 back to 2004; left out: 2000–2003, the HbA1c and the eGFR
-	if c := completenessOf(t, a, "observations"); c != (credential.Completeness{CompleteSince: "2003-03-02"}) {
-		t.Fatalf("completeness %+v, want complete since 2003-03-02", c)
+	// kept: the weights from day 4 on; left out: days 0–3, the HbA1c and the eGFR
+	if c := completenessOf(t, a, "observations"); c != (credential.Completeness{CompleteSince: day(4)}) {
+		t.Fatalf("completeness %+v, want complete since %s", c, day(4))
 	}
 	for _, e := range es {
-		if e.Date < "2003-03-02" {
+		if e.Date < day(4) {
 			t.Errorf("kept an entry from %s, before complete_since", e.Date)
 		}
 	}
 	t.Run("complete when it fits", func(t *testing.T) {
-		a, err := ClinicalAttributes(bundleOf(rs[:16]...), Options{})
-		if err != nil || truncated(t, a, "observations") || len(listOf(t, a, "observations")) != 16 {
-			t.Fatalf("%v", err)
+		a, err := ClinicalAttributes(bundleOf(rs[6:]...), Options{}) // capacity − 2 weights, the HbA1c, the eGFR
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := completenessOf(t, a, "observations"); c != (credential.Completeness{}) || len(listOf(t, a, "observations")) != l.Capacity {
+			t.Fatalf("completeness %+v, %d entries", c, len(listOf(t, a, "observations")))
 		}
 	})
 }

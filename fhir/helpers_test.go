@@ -125,10 +125,14 @@ func scalar(t *testing.T, a *credential.Attributes, name string) string {
 
 // latest returns the newest entry with the code ("" date when none).
 func latest(entries []credential.Entry, code string) (credential.Entry, bool) {
-	for _, e := range entries { // newest first
+	// signing order: by code, then date, so a code's latest is its last entry (DESIGN.md: among
+	// same-dated entries, the one listed last)
+	var found credential.Entry
+	ok := false
+	for _, e := range entries {
 		if e.Code == code {
-			return e, true
+			found, ok = e, true
 		}
 	}
-	return credential.Entry{}, false
+	return found, ok
 }

@@ -77,11 +77,11 @@ func TestProveFromFHIR(t *testing.T) {
 	}
 	testfixture.Quiet()
 	dir := testfixture.KeysDir(t, keys.Groth16, schema.Clinical(), schema.Coverage())
-	pr, err := prover.New(dir, keys.Groth16, []string{"clinical-v1", "coverage-v1"}, 2)
+	pr, err := prover.New(dir, keys.Groth16, schema.CircuitIDs(), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := verifier.New(dir, []string{"clinical-v1", "coverage-v1"}, keys.Groth16)
+	v, err := verifier.New(dir, schema.CircuitIDs(), keys.Groth16)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,13 +96,11 @@ func TestProveFromFHIR(t *testing.T) {
 		failing  int // -1: satisfied; else the predicate the prover names
 		prove    bool
 	}{
-		// Until lists hold the whole record, the observations list (16 entries) keeps only the
-		// newest results and says so (complete_since): every fixture result has a canonical unit,
-		// so the list is not incomplete, but the newest 16 are a few visits' panels, so latest
-		// HbA1c is unprovable and an older HbA1c is left out.
-		{"latest HbA1c 7.5 % cannot while the list is capped", louis, false, t2dm("latest"), 1, false},
+		// The whole record is signed (observations hold 1,294 entries): the latest HbA1c of each
+		// fixture is in the credential, and so is every earlier one.
+		{"latest HbA1c 7.5 % proves", louis, false, t2dm("latest"), -1, true},
 		{"latest HbA1c 6.07 % cannot", fabian, false, t2dm("latest"), 1, false},
-		{"earlier 7.57 % was left out for capacity", fabian, false, t2dm("exists"), 1, false},
+		{"earlier 7.57 % proves exists", fabian, false, t2dm("exists"), -1, true},
 		{"no HbA1c cannot prove exists", clemente, false, anyHbA1c, 0, false},
 		{"an HbA1c satisfies exists", lupe, false, anyHbA1c, -1, false},
 		{"no diabetes", lupe, false, t2dm("exists"), 0, false},

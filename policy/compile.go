@@ -3,8 +3,6 @@ package policy
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"math/big"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -16,8 +14,8 @@ import (
 )
 
 // Compiled is a policy compiled for one as-of date: its predicates as typed values (what the
-// native evaluator reads), the schema's policy-layout values (what the circuit receives as private
-// input) and the policy hash (its public input).
+// native evaluator reads) and its layout for the smallest circuit of its schema's ladder that holds
+// it (what the circuit receives: For lays it out for any other).
 type Compiled struct {
 	Schema *schema.Schema
 	Policy *Policy
@@ -25,11 +23,10 @@ type Compiled struct {
 	Preds []Pred
 	// MaxAge bounds as_of − issued_on in days (NoMaxAge: unlimited).
 	MaxAge uint64
-	// Values are in the order of Schema.PolicyLayout().Fields.
-	Values []*big.Int
 	AsOf   uint64
 	Scope  fr.Element
-	Hash   fr.Element
+	// Assigned is the layout for the smallest circuit that holds the policy.
+	Assigned *Assigned
 }
 
 // interval is a closed range [lo, hi] of encoded values.
@@ -50,6 +47,15 @@ func (p *Policy) Compile(asOf string) (*Compiled, error) {
 	if err != nil {
 		return nil, err
 	}
+	return p.CompileFor(s, asOf)
+}
+
+// CompileFor compiles the policy against schema s (a shipped schema, or a variant of one for
+// measurement) for asOf, as Compile does.
+func (p *Policy) CompileFor(s *schema.Schema, asOf string) (*Compiled, error) {
+	if s.ID != p.Schema {
+		return nil, invalid("schema: the policy is for %s, not %s", p.Schema, s.ID)
+	}
 	asOfDay, err := encode.Date(asOf)
 	if err != nil {
 		return nil, invalid("as_of: %v", err)
@@ -63,9 +69,6 @@ func (p *Policy) Compile(asOf string) (*Compiled, error) {
 	}
 	if len(p.Predicates) == 0 {
 		return nil, invalid("predicates: a policy needs at least one predicate")
-	}
-	if len(p.Predicates) > s.Predicates {
-		return nil, invalid("predicates: %d predicates, the %s circuit holds %d", len(p.Predicates), s.Circuit, s.Predicates)
 	}
 	c := &compiler{s: s, asOf: asOfTime, day: asOfDay}
 	out := &Compiled{Schema: s, Policy: p, AsOf: asOfDay, Scope: fieldhash.String(p.Scope)}
@@ -91,19 +94,11 @@ func (p *Policy) Compile(asOf string) (*Compiled, error) {
 	default:
 		out.MaxAge = NoMaxAge
 	}
-	vals, err := layoutValues(s, out)
+	a, err := out.Smallest()
 	if err != nil {
 		return nil, err
 	}
-	packed, err := s.PolicyLayout().Pack(vals)
-	if err != nil {
-		return nil, fmt.Errorf("pack policy: %w", err)
-	}
-	h, err := fieldhash.HashBig(fieldhash.PolicyTag(s.ID), packed...)
-	if err != nil {
-		return nil, fmt.Errorf("hash policy: %w", err)
-	}
-	out.Values, out.Hash = vals, h
+	out.Assigned = a
 	return out, nil
 }
 
@@ -358,6 +353,16 @@ func (c *compiler) listPredicate(p Predicate) (*ListPred, error) {
 			return nil, err
 		}
 		lp.Range = &Interval{lo, hi}
+	}
+	if lp.Match == None && lp.Range != nil {
+		return nil, invalid("value: none counts every entry of the family in the window, whatever its value (a value range is for exists and latest)")
+	}
+	if lp.Match == Latest {
+		for _, f := range lp.Families {
+			if f.Lo != f.Hi {
+				return nil, invalid("code: latest needs exact codes (a %s family holds several codes: use exists or none)", l.Code)
+			}
+		}
 	}
 	var err error
 	if lp.Window, err = c.window(l, p); err != nil {

@@ -134,6 +134,17 @@ type EncodedEntry struct {
 	Status, Verification   uint64
 }
 
+// EncodeEntries encodes a list's entries in the issuer's order.
+func EncodeEntries(l schema.List, entries []credential.Entry) ([]EncodedEntry, error) {
+	return encodeEntries(l, entries)
+}
+
+// ExistsHolds reports whether one entry satisfies an exists predicate: in its families, value in
+// range, in its window, with a status (and verification status) it counts.
+func (lp *ListPred) ExistsHolds(l schema.List, e EncodedEntry) bool {
+	return lp.InFamily(e.Code) && lp.valueOK(e) && lp.inWindow(e, false) && lp.statusOK(l, e)
+}
+
 // encodeEntries encodes a list's entries in the issuer's order.
 func encodeEntries(l schema.List, entries []credential.Entry) ([]EncodedEntry, error) {
 	out := make([]EncodedEntry, len(entries))

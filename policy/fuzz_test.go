@@ -46,14 +46,27 @@ func FuzzPolicy(f *testing.F) {
 			}
 			return
 		}
-		if len(p.Predicates) == 0 || len(p.Predicates) > c.Schema.Predicates {
-			t.Fatalf("compiled %d predicates for a circuit of %d", len(p.Predicates), c.Schema.Predicates)
+		if len(p.Predicates) == 0 || len(p.Predicates) > c.Assigned.Circuit.Predicates() {
+			t.Fatalf("compiled %d predicates for a circuit of %d", len(p.Predicates), c.Assigned.Circuit.Predicates())
 		}
-		if _, err := c.Schema.PolicyLayout().Pack(c.Values); err != nil {
+		if _, err := c.Assigned.Circuit.PolicyLayout(c.Schema).Pack(c.Assigned.Values); err != nil {
 			t.Fatalf("compiled values do not fit the layout: %v", err)
 		}
+		// every larger rung holds it too, with its own hash
+		for _, larger := range c.Schema.Circuits {
+			a, err := c.For(larger)
+			if errors.Is(err, policy.ErrDoesNotFit) {
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", larger.ID, err)
+			}
+			if _, err := larger.PolicyLayout(c.Schema).Pack(a.Values); err != nil {
+				t.Fatalf("%s: compiled values do not fit the layout: %v", larger.ID, err)
+			}
+		}
 		again, err := p.Compile("2026-11-22")
-		if err != nil || !again.Hash.Equal(&c.Hash) {
+		if err != nil || !again.Assigned.Hash.Equal(&c.Assigned.Hash) {
 			t.Fatalf("second compilation differs: %v", err)
 		}
 		empty := &credential.Attributes{Schema: c.Schema, Scalars: make([]string, len(c.Schema.Attributes)),

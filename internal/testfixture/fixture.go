@@ -111,21 +111,32 @@ func KeysDir(tb testing.TB, b keys.Backend, schemas ...*schema.Schema) string {
 // same keys at once. Setup is idempotent, so processes reuse one another's keys.
 func SetupKeys(dir string, b keys.Backend, schemas ...*schema.Schema) error {
 	for _, s := range schemas {
-		once, _ := setupOnce.LoadOrStore(dir+s.Circuit+string(b), new(sync.Once))
-		var err error
-		once.(*sync.Once).Do(func() {
-			var unlock func()
-			if unlock, err = lockDir(dir); err != nil {
-				return
+		for _, c := range s.Circuits {
+			once, _ := setupOnce.LoadOrStore(dir+c.ID+string(b), new(sync.Once))
+			var err error
+			once.(*sync.Once).Do(func() {
+				var unlock func()
+				if unlock, err = lockDir(dir); err != nil {
+					return
+				}
+				defer unlock()
+				_, _, err = keys.Setup(context.Background(), dir, s, c, b, keys.LineReporter(os.Stderr))
+			})
+			if err != nil {
+				return fmt.Errorf("setup %s: %w", c.ID, err)
 			}
-			defer unlock()
-			_, _, err = keys.Setup(context.Background(), dir, s, b, keys.LineReporter(os.Stderr))
-		})
-		if err != nil {
-			return fmt.Errorf("setup %s: %w", s.Circuit, err)
 		}
 	}
 	return nil
+}
+
+// CircuitIDs returns the ids of the circuits of a schema's ladder, smallest first.
+func CircuitIDs(s *schema.Schema) []string {
+	var ids []string
+	for _, c := range s.Circuits {
+		ids = append(ids, c.ID)
+	}
+	return ids
 }
 
 // Issued is a credential issued to a fresh holder by a fresh issuer.
