@@ -33,11 +33,26 @@ func TestEndToEnd(t *testing.T) {
 			}
 			a.do(t, 200, servertest.Request{Method: "GET", Path: "/readyz"})
 			var circuits []struct {
-				ID string `json:"id"`
+				ID    string `json:"id"`
+				Slots struct {
+					AttributePredicates int `json:"attribute_predicates"`
+					Lists               []struct {
+						List     string `json:"list"`
+						Capacity int    `json:"capacity"`
+						Exists   int    `json:"exists"`
+					} `json:"lists"`
+				} `json:"slots"`
 			}
 			a.do(t, 200, servertest.Request{Method: "GET", Path: "/v1/circuits"}).JSON(t, &circuits)
 			if len(circuits) != len(schema.CircuitIDs()) {
 				t.Fatalf("circuits: %+v", circuits)
+			}
+			// each circuit says what it holds: coverage-v2-s, CLI.md's eligibility policy
+			for _, c := range circuits {
+				if c.ID == "coverage-v2-s" && (c.Slots.AttributePredicates != 5 || len(c.Slots.Lists) != 1 ||
+					c.Slots.Lists[0].List != "service_categories" || c.Slots.Lists[0].Capacity != 214 || c.Slots.Lists[0].Exists != 1) {
+					t.Errorf("coverage-v2-s slots %+v", c.Slots)
+				}
 			}
 			vk := a.do(t, 200, servertest.Request{Method: "GET", Path: "/v1/circuits/" + circuits[0].ID + "/vk"})
 			if ct := vk.Header.Get("Content-Type"); ct != "application/octet-stream" || len(vk.Body) == 0 {

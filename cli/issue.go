@@ -98,7 +98,7 @@ on --issued-on. Malformed FHIR is refused with exit 2 and a message naming the r
 	f.StringVar(&holderHex, "holder-commitment", "", "holder commitment (hex, from holder keygen)")
 	f.StringVar(&attrsPath, "attributes", "", "ATTRS.json: the attributes to sign")
 	f.StringVar(&fhirPath, "fhir", "", "FHIR R4 Bundle to read the attributes from (instead of --attributes)")
-	f.StringVar(&loinc, "loinc", "", "with --fhir and --schema clinical: the observation LOINC codes to keep, comma-separated (at most 16)")
+	f.StringVar(&loinc, "loinc", "", "with --fhir and --schema clinical: the observation LOINC codes to sign, comma-separated (default: every code with a canonical unit)")
 	f.String("issued-on", "", "issue date YYYY-MM-DD (default today, UTC)")
 	f.String("expires-on", "", "expiry date YYYY-MM-DD (default one year after --issued-on)")
 	f.StringVar(&out, "out", "", "CREDENTIAL.json to write")

@@ -53,10 +53,16 @@ func ParseLOINCSet(s string) ([]string, error) {
 	return checkLOINCSet(out)
 }
 
-// checkLOINCSet validates a LOINC set: at least one code, each with a canonical unit.
+// MaxLOINCSet bounds a LOINC set (the canonical-unit table holds fewer codes).
+const MaxLOINCSet = 256
+
+// checkLOINCSet validates a LOINC set: 1 to MaxLOINCSet codes, each with a canonical unit.
 func checkLOINCSet(set []string) ([]string, error) {
 	if len(set) == 0 {
 		return nil, optionErrorf("LOINC set: want at least one code")
+	}
+	if len(set) > MaxLOINCSet {
+		return nil, optionErrorf("LOINC set: want at most %d codes", MaxLOINCSet)
 	}
 	seen := map[string]bool{}
 	var out []string
