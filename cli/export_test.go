@@ -14,17 +14,20 @@ import (
 
 func TestExportSolidity(t *testing.T) {
 	dir := keysDir(t)
+	const folded, gnarks = "PRECOMPILE_VERIFY, f, 0x480, f, 0x20", "PRECOMPILE_VERIFY, f, 0x180, f, 0x20"
 	for _, tc := range []struct {
 		name     string
-		circuit  []string
+		flags    []string
 		circuits []string
+		pairing  string // in Verifier.sol
 	}{
-		{"OneCircuit", []string{"--circuit", "coverage-v1"}, []string{"coverage-v1"}},
-		{"EveryCircuit", nil, []string{"clinical-v1", "coverage-v1"}},
+		{"OneCircuit", []string{"--circuit", "coverage-v1"}, []string{"coverage-v1"}, folded},
+		{"EveryCircuit", nil, []string{"clinical-v1", "coverage-v1"}, folded},
+		{"GnarkVerifier", []string{"--circuit", "clinical-v1", "--gnark-verifier"}, []string{"clinical-v1"}, gnarks},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "contracts")
-			r := mustZK(t, append([]string{"export", "solidity", "--keys", dir, "--out", out}, tc.circuit...)...)
+			r := mustZK(t, append([]string{"export", "solidity", "--keys", dir, "--out", out}, tc.flags...)...)
 			if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(lines) != len(tc.circuits) {
 				t.Fatalf("stdout %q: want one line per circuit %v", r.stdout, tc.circuits)
 			}
@@ -40,7 +43,7 @@ func TestExportSolidity(t *testing.T) {
 					t.Errorf("stdout %q does not name %s", r.stdout, id)
 				}
 				for file, want := range map[string]string{
-					onchain.VerifierFile:       "function verifyProof(",
+					onchain.VerifierFile:       tc.pairing,
 					onchain.ClaimsRegistryFile: `string public constant CIRCUIT = "` + id + `";`,
 				} {
 					src, err := os.ReadFile(filepath.Join(out, id, file))

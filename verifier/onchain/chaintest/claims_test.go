@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/backend/groth16"
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
@@ -54,12 +55,13 @@ type world struct {
 	keysDir  string
 	c        *chain
 	ver, reg *contract
+	gnarkVer *contract // gnark's verifier unmodified (zkhealth export solidity --gnark-verifier)
 	gas      []string
 	// the payer (trusted later), a rogue issuer (never trusted), their credentials for one holder
 	payerPub, roguePub     string
 	payerCred, rogueCred   string
-	policy, policyNextDay  string // POLICY.json path; the same policy's binding a day later
-	binding, bindingNext   *big.Int
+	policy                 string   // the insurer's POLICY.json
+	binding, bindingNext   *big.Int // its request binding as of testfixture.AsOf, and a day later
 	scopeLabel             [32]byte
 	payee, otherPayee      common.Address
 	insurer, sponsor, hold string // account names
@@ -176,14 +178,19 @@ func setup(t *testing.T) *world {
 	w := &world{t: t, dir: t.TempDir(), insurer: "insurer", sponsor: "sponsor", hold: "holder"}
 	w.keysDir = testfixture.KeysDir(t, keys.Groth16, schema.Coverage())
 
-	// The verifier and claims contract, as `zkhealth export solidity` writes them, compiled.
-	out := filepath.Join(w.dir, "contracts")
+	// The verifier and claims contract, as `zkhealth export solidity` writes them, compiled; and
+	// gnark's verifier as it exports it, to compare.
+	out, gnarkOut := filepath.Join(w.dir, "contracts"), filepath.Join(w.dir, "contracts-gnark")
 	zk(t, "export", "solidity", "--keys", w.keysDir, "--circuit", circuit, "--out", out)
+	zk(t, "export", "solidity", "--keys", w.keysDir, "--circuit", circuit, "--gnark-verifier", "--out", gnarkOut)
 	cs := compile(t, []string{filepath.Join(out, circuit, onchain.VerifierFile), filepath.Join(out, circuit, onchain.ClaimsRegistryFile)}, "Verifier", "ClaimsRegistry")
 	w.ver, w.reg = cs["Verifier"], cs["ClaimsRegistry"]
+	w.gnarkVer = compile(t, []string{filepath.Join(gnarkOut, circuit, onchain.VerifierFile)}, "Verifier")["Verifier"]
+	w.gnarkVer.name = "gnark's Verifier"
 
 	w.c = newChain(t, "owner", w.insurer, w.sponsor, w.hold)
 	w.report("deploy Verifier", w.c.deploy("owner", w.ver).GasUsed, "")
+	w.report("deploy gnark's Verifier (unfolded)", w.c.deploy("owner", w.gnarkVer).GasUsed, "")
 	w.report("deploy ClaimsRegistry", w.c.deploy("owner", w.reg, w.ver.addr).GasUsed, "")
 	k, err := keys.Load(w.keysDir, circuit, keys.Groth16, false)
 	if err != nil {
@@ -222,7 +229,7 @@ const nextDay = "2026-11-23"
 // simulated chain against the contracts `zkhealth export solidity` writes.
 func TestClaimsOnChain(t *testing.T) {
 	w := setup(t)
-	c, reg, ver := w.c, w.reg, w.ver
+	c, reg := w.c, w.reg
 
 	// The insurer registers its request binding under its scope label.
 	rc := c.mustSend(w.insurer, reg, reg.pack(t, "registerBinding", w.binding, w.scopeLabel))
@@ -235,45 +242,69 @@ func TestClaimsOnChain(t *testing.T) {
 	goodIn := good.inputs()
 
 	t.Run("verifyProof", func(t *testing.T) {
-		g, err := c.estimate(w.hold, ver, common.FromHex(good.VerifyProof))
-		if err != nil {
-			t.Fatalf("verifyProof of a proof made by zkhealth prove: %v", err)
-		}
-		data := common.FromHex(good.VerifyProof)
-		w.report("verifyProof (eth_estimateGas, whole tx)", g, fmt.Sprintf("calldata %d bytes = %d gas; execution ≈ %d", len(data), calldataGas(data), g-21000-calldataGas(data)))
-
 		defaultHash := proveDefaultHash(t, w, goodIn)
-		flipped := func(off int) []byte { b := bytes.Clone(good.proofBytes()); b[off] ^= 1; return b }
+		edited := func(edit func(b []byte)) []byte { b := bytes.Clone(good.proofBytes()); edit(b); return b }
+		flip := func(off int) []byte { return edited(func(b []byte) { b[off] ^= 1 }) }
+		double := func(off int) []byte { return edited(func(b []byte) { copy(b[off:off+64], doubled(b[off:off+64])) }) }
+		const commitment, pok = 256, 320
 		cases := []struct {
-			name  string
-			proof []byte
-			edit  func(in *[onchain.NbPublic]*big.Int)
-			want  string
+			name        string
+			proof       []byte
+			edit        func(in *[onchain.NbPublic]*big.Int)
+			want, gnark string // revert of the folded verifier, of gnark's
 		}{
-			{"binding changed", nil, func(in *[onchain.NbPublic]*big.Int) { in[0] = plus(in[0], 1) }, "ProofInvalid"},
-			{"issuer X changed", nil, func(in *[onchain.NbPublic]*big.Int) { in[1] = plus(in[1], 1) }, "ProofInvalid"},
-			{"issuer Y changed", nil, func(in *[onchain.NbPublic]*big.Int) { in[2] = plus(in[2], 1) }, "ProofInvalid"},
-			{"challenge changed", nil, func(in *[onchain.NbPublic]*big.Int) { in[3] = plus(in[3], 1) }, "ProofInvalid"},
-			{"nullifier changed", nil, func(in *[onchain.NbPublic]*big.Int) { in[4] = plus(in[4], 1) }, "ProofInvalid"},
-			{"nullifier + r (unreduced)", nil, func(in *[onchain.NbPublic]*big.Int) { in[4] = new(big.Int).Add(in[4], fr.Modulus()) }, "PublicInputNotInField"},
-			{"A off its curve", flipped(63), nil, "ProofInvalid"},
-			{"commitment off its curve", flipped(256 + 63), nil, "CommitmentInvalid"},
-			{"proof of knowledge off its curve", flipped(320 + 63), nil, "CommitmentInvalid"},
-			{"proof with gnark's default hash to field", defaultHash, nil, "ProofInvalid"},
-			{"short proof", good.proofBytes()[:onchain.ProofSize-32], nil, `"invalid proof length"`},
+			{"binding changed", nil, func(in *[onchain.NbPublic]*big.Int) { in[0] = plus(in[0], 1) }, "ProofInvalid", "ProofInvalid"},
+			{"issuer X changed", nil, func(in *[onchain.NbPublic]*big.Int) { in[1] = plus(in[1], 1) }, "ProofInvalid", "ProofInvalid"},
+			{"issuer Y changed", nil, func(in *[onchain.NbPublic]*big.Int) { in[2] = plus(in[2], 1) }, "ProofInvalid", "ProofInvalid"},
+			{"challenge changed", nil, func(in *[onchain.NbPublic]*big.Int) { in[3] = plus(in[3], 1) }, "ProofInvalid", "ProofInvalid"},
+			{"nullifier changed", nil, func(in *[onchain.NbPublic]*big.Int) { in[4] = plus(in[4], 1) }, "ProofInvalid", "ProofInvalid"},
+			{"nullifier + r (unreduced)", nil, func(in *[onchain.NbPublic]*big.Int) { in[4] = new(big.Int).Add(in[4], fr.Modulus()) }, "PublicInputNotInField", "PublicInputNotInField"},
+			{"A off its curve", flip(63), nil, "ProofInvalid", "ProofInvalid"},
+			{"A doubled", double(0), nil, "ProofInvalid", "ProofInvalid"},
+			{"C doubled", double(192), nil, "ProofInvalid", "ProofInvalid"},
+			{"commitment off its curve", flip(commitment + 63), nil, "CommitmentInvalid", "CommitmentInvalid"},
+			{"commitment doubled", double(commitment), nil, "ProofInvalid", "CommitmentInvalid"},
+			{"proof of knowledge off its curve", flip(pok + 63), nil, "CommitmentInvalid", "CommitmentInvalid"},
+			// Only the proof-of-knowledge check can refuse this one: the Groth16 equation does not
+			// involve the PoK.
+			{"proof of knowledge doubled", double(pok), nil, "ProofInvalid", "CommitmentInvalid"},
+			{"proof of knowledge swapped with the commitment", edited(func(b []byte) {
+				var d [64]byte
+				copy(d[:], b[commitment:pok])
+				copy(b[commitment:pok], b[pok:pok+64])
+				copy(b[pok:pok+64], d[:])
+			}), nil, "ProofInvalid", "CommitmentInvalid"},
+			{"proof with gnark's default hash to field", defaultHash, nil, "ProofInvalid", "ProofInvalid"},
+			{"short proof", good.proofBytes()[:onchain.ProofSize-32], nil, `"invalid proof length"`, `"invalid proof length"`},
 		}
-		for _, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) {
-				in, proof := goodIn, good.proofBytes()
-				if tc.edit != nil {
-					tc.edit(&in)
+		for _, v := range []struct {
+			k    *contract
+			want func(i int) string
+		}{
+			{w.ver, func(i int) string { return cases[i].want }},
+			{w.gnarkVer, func(i int) string { return cases[i].gnark }},
+		} {
+			t.Run(v.k.name, func(t *testing.T) {
+				data := common.FromHex(good.VerifyProof)
+				g, err := c.estimate(w.hold, v.k, data)
+				if err != nil {
+					t.Fatalf("verifyProof of a proof made by zkhealth prove: %v", err)
 				}
-				if tc.proof != nil {
-					proof = tc.proof
-				}
-				_, err := c.estimate(w.hold, ver, ver.pack(t, "verifyProof", proof, in))
-				if !reverted(err, tc.want) {
-					t.Errorf("got %v, want revert %s", err, tc.want)
+				w.report(v.k.name+".verifyProof (whole tx)", g, fmt.Sprintf("calldata %d bytes = %d gas; execution ≈ %d", len(data), calldataGas(data), g-21000-calldataGas(data)))
+				for i, tc := range cases {
+					t.Run(tc.name, func(t *testing.T) {
+						in, proof := goodIn, good.proofBytes()
+						if tc.edit != nil {
+							tc.edit(&in)
+						}
+						if tc.proof != nil {
+							proof = tc.proof
+						}
+						_, err := c.estimate(w.hold, v.k, v.k.pack(t, "verifyProof", proof, in))
+						if !reverted(err, v.want(i)) {
+							t.Errorf("got %v, want revert %s", err, v.want(i))
+						}
+					})
 				}
 			})
 		}
@@ -478,6 +509,15 @@ func proveDefaultHash(t *testing.T, w *world, public [onchain.NbPublic]*big.Int)
 		t.Fatal(err)
 	}
 	return prf.(*groth16bn254.Proof).MarshalSolidity()
+}
+
+// doubled is 2·P for a G1 point in the EVM's encoding (X, Y big-endian, 32 bytes each).
+func doubled(p []byte) []byte {
+	var pt bn254.G1Affine
+	pt.X.SetBytes(p[:32])
+	pt.Y.SetBytes(p[32:64])
+	pt.ScalarMultiplication(&pt, big.NewInt(2))
+	return pt.Marshal()
 }
 
 func mustBase64(t *testing.T, proofPath string) []byte {
