@@ -5,16 +5,28 @@ PKGS     := ./...
 # The commit `zkhealth --version` names: the toolchain stamps it too (-buildvcs), except in a git
 # worktree, which it does not recognise.
 COMMIT   := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+# The chain test is a module of its own (go-ethereum stays out of the root go.mod); CGO_ENABLED=0
+# builds go-ethereum's pure-Go code paths, faster than its C ones.
+CHAINTEST := verifier/onchain/chaintest
+CHAINGO   := cd $(CHAINTEST) && CGO_ENABLED=0 $(GO)
 
-.PHONY: build test bench run lint fuzz clean
+.PHONY: build test gas bench run lint fuzz clean
 
 build:
 	$(GO) build -buildvcs=auto -ldflags "-X github.com/zkhealth/zkhealth/cli.linkedCommit=$(COMMIT)" -o $(BIN) ./cmd/zkhealth
 
-# Tests need Redis: REDIS_URL when set, else a private redis-server the tests start themselves.
+# Tests need Redis: REDIS_URL when set, else a private redis-server the tests start themselves;
+# the chain test needs solc-js (npm ci from its package-lock.json) and node.
 test:
 	@scripts/ensure-redis
+	@scripts/ensure-solc
 	$(GO) test -timeout 14m $(PKGS)
+	$(CHAINGO) test -timeout 10m ./...
+
+# Gas of the contracts on the simulated chain (mainnet rules), from the chain test's log.
+gas:
+	@scripts/ensure-solc
+	@$(CHAINGO) test -count=1 -v -run TestClaimsOnChain ./... | grep -E 'gas:|sizes:'
 
 # Performance is measured here, never asserted in tests: the testing.B benchmarks (raw output in
 # benchmarks/results/bench.txt), then benchmarks/cmd/benchreport (peak memory, HTTP load with
@@ -36,6 +48,7 @@ run: build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(CHAINGO) vet ./...
 
 # Each fuzz target for FUZZTIME (default 10s).
 FUZZTIME ?= 10s

@@ -1,5 +1,6 @@
 // Package cli is the zkhealth command line (CLI.md): setup, issuer and holder key generation,
-// issuance, proving, verification and policy hashing, built with cobra.
+// issuance, proving, verification, policy hashing and the export of contracts and calldata for
+// on-chain verification, built with cobra.
 //
 // Main runs a command line in process and returns its exit code, so tests and the binary share
 // one code path. Commands are built per call (no package-level state).
@@ -138,6 +139,7 @@ Exit codes:
 		proveCmd(e),
 		verifyCmd(e),
 		policyCmd(e),
+		exportCmd(e),
 		newServeCommand(e),
 		newWorkerCommand(e),
 	)

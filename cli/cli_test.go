@@ -583,6 +583,7 @@ func TestHelp(t *testing.T) {
 	for _, path := range [][]string{
 		{}, {"setup"}, {"issuer"}, {"issuer", "keygen"}, {"holder"}, {"holder", "keygen"},
 		{"issue"}, {"prove"}, {"verify"}, {"policy"}, {"policy", "hash"},
+		{"export"}, {"export", "solidity"}, {"export", "calldata"}, {"export", "issuer"},
 	} {
 		t.Run(strings.Join(append([]string{"zkhealth"}, path...), "_"), func(t *testing.T) {
 			r := zk(t, append(path, "--help")...)

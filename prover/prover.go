@@ -6,6 +6,10 @@
 // them natively first and answers with a *zkhealth.Error naming what failed (the first failing
 // predicate by index and as written). Each circuit is compiled and its keys loaded once, in New;
 // Prove is safe for concurrent use and runs at most the configured number of proofs at once.
+//
+// A Groth16 proof hashes its BSB22 commitment to a field element with legacy Keccak-256 (see
+// groth16ProverOptions), so the same proof verifies off chain (package verifier) and in the
+// Solidity verifier gnark exports (package verifier/onchain).
 package prover
 
 import (
@@ -17,9 +21,11 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/backend"
 	"github.com/consensys/gnark/backend/groth16"
 	"github.com/consensys/gnark/backend/plonk"
 	"github.com/consensys/gnark/frontend"
+	"golang.org/x/crypto/sha3"
 
 	"github.com/zkhealth/zkhealth"
 	"github.com/zkhealth/zkhealth/circuits"
@@ -206,7 +212,7 @@ func (p *Prover) ProvePrepared(ctx context.Context, prep *Prepared) (*zkhealth.P
 	var buf bytes.Buffer
 	switch p.backend {
 	case keys.Groth16:
-		prf, err := groth16.Prove(k.CCS, k.PK.(groth16.ProvingKey), full)
+		prf, err := groth16.Prove(k.CCS, k.PK.(groth16.ProvingKey), full, groth16ProverOptions()...)
 		if err != nil {
 			return nil, proveError(err)
 		}
@@ -241,6 +247,14 @@ func (p *Prover) ProvePrepared(ctx context.Context, prep *Prepared) (*zkhealth.P
 		AsOf:  encode.DateString(prep.Compiled.AsOf),
 		Scope: prep.Compiled.Policy.Scope,
 	}, nil
+}
+
+// groth16ProverOptions are the options of every Groth16 proof: the commitment's hash to field is
+// legacy Keccak-256, which is what gnark's solidity.WithProverTargetSolidityVerifier sets and what
+// its exported Solidity verifier computes on chain; verifier/groth16.go computes the same. Built
+// per proof: a hash.Hash is not safe for concurrent use.
+func groth16ProverOptions() []backend.ProverOption {
+	return []backend.ProverOption{backend.WithProverHashToFieldFunction(sha3.NewLegacyKeccak256())}
 }
 
 // proveError hides the solver's message, which can quote witness values, behind a fixed sentence.

@@ -8,8 +8,10 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/backend"
 	"github.com/consensys/gnark/backend/groth16"
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
+	"github.com/consensys/gnark/backend/solidity"
 	"github.com/consensys/gnark/frontend"
 
 	"github.com/zkhealth/zkhealth"
@@ -88,7 +90,7 @@ func TestPublicInputsBound(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return groth16.Verify(prf, h.k.VK.(groth16.VerifyingKey), w)
+			return groth16.Verify(prf, h.k.VK.(groth16.VerifyingKey), w, solidity.WithVerifierTargetSolidityVerifier(backend.GROTH16))
 		}
 		if err := verify(base); err != nil {
 			t.Fatalf("%s: honest proof rejected: %v", sc.ID, err)

@@ -9,9 +9,8 @@ import (
 	"github.com/consensys/gnark-crypto/ecc"
 	curve "github.com/consensys/gnark-crypto/ecc/bn254"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr/hash_to_field"
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
-	"github.com/consensys/gnark/constraint"
+	"golang.org/x/crypto/sha3"
 )
 
 // groth16Key is a BN254 Groth16 verifying key with what verification precomputes.
@@ -23,6 +22,13 @@ import (
 // are combined into one multi-pairing by a random linear combination, so a single final
 // exponentiation serves both. A differential test checks it agrees with gnark on honest and
 // tampered proofs.
+//
+// The commitment's hash to field is legacy Keccak-256 (uint256(keccak256(commitment)) mod r), as
+// with gnark's WithVerifierHashToFieldFunction(sha3.NewLegacyKeccak256()), the option
+// solidity.WithVerifierTargetSolidityVerifier sets: package prover proves with the matching prover
+// option, so one proof verifies here and in the Solidity verifier gnark exports (verifier/onchain).
+// A proof made with gnark's default hash (RFC 9380 expand_message_xmd over SHA-256) is refused:
+// the hash is a wire of the witness.
 type groth16Key struct {
 	vk        *groth16bn254.VerifyingKey
 	alphaBeta curve.GT // e(α, β)
@@ -89,9 +95,9 @@ func (k *groth16Key) verify(proof *groth16bn254.Proof, public fr.Vector) error {
 	}
 
 	// The commitment wires are public inputs derived from the commitments (gnark's
-	// solveCommitmentWire, with its default hash to field).
+	// solveCommitmentWire, with legacy Keccak-256 as its hash to field: 32 bytes reduced mod r).
 	public = append(fr.Vector(nil), public...)
-	hashToField := hash_to_field.New([]byte(constraint.CommitmentDst))
+	hashToField := sha3.NewLegacyKeccak256()
 	commitmentsSerialized := make([]byte, 0, nbCommitments*fr.Bytes)
 	for i, committed := range vk.PublicAndCommitmentCommitted {
 		if !proof.Commitments[i].IsInSubGroup() {

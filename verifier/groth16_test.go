@@ -7,8 +7,10 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/backend"
 	"github.com/consensys/gnark/backend/groth16"
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
+	"github.com/consensys/gnark/backend/solidity"
 	"github.com/consensys/gnark/frontend"
 
 	"github.com/zkhealth/zkhealth/circuits"
@@ -21,7 +23,9 @@ import (
 )
 
 // TestGroth16MatchesGnark: the combined-pairing verifier accepts exactly what gnark's
-// groth16.Verify accepts, on an honest proof and on tampered proofs and public inputs.
+// groth16.Verify accepts with the Solidity target's hash to field (legacy Keccak-256), on an
+// honest proof, on tampered proofs and public inputs, and on a proof of the same witness made with
+// gnark's default hash to field, which both refuse.
 func TestGroth16MatchesGnark(t *testing.T) {
 	testfixture.Quiet()
 	s := schema.Coverage()
@@ -42,7 +46,8 @@ func TestGroth16MatchesGnark(t *testing.T) {
 	c, _ := pol.Compile(testfixture.AsOf)
 	nullifier, _ := fieldhash.ParseHex(f.Public.Nullifier)
 	public := circuits.Public{PolicyHash: c.Assigned.Hash, Issuer: is.Issuer.Public(), Challenge: ch, Nullifier: nullifier}
-	vk := pr.Keys(f.Circuit).VK.(*groth16bn254.VerifyingKey)
+	k := pr.Keys(f.Circuit)
+	vk := k.VK.(*groth16bn254.VerifyingKey)
 	sc, _ := s.Circuit(f.Circuit)
 	ours, err := newGroth16Key(vk)
 	if err != nil {
@@ -60,7 +65,28 @@ func TestGroth16MatchesGnark(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return groth16.Verify(p, vk, w)
+		return groth16.Verify(p, vk, w, solidity.WithVerifierTargetSolidityVerifier(backend.GROTH16))
+	}
+	// The same statement proved with gnark's default hash to field: a genuine proof, of the kind
+	// zkhealth made before it switched to Keccak-256.
+	prep, err := pr.Prepare(prover.Request{Credential: is.Credential, Holder: is.Holder, Policy: pol, AsOf: testfixture.AsOf, Challenge: ch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assignment, err := circuits.Assign(s, sc, prep.Witness)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := frontend.NewWitness(assignment, ecc.BN254.ScalarField())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaultHash, err := groth16.Prove(k.CCS, k.PK.(groth16.ProvingKey), full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pub, _ := full.Public(); groth16.Verify(defaultHash, vk, pub) != nil {
+		t.Fatal("gnark's default verifier refuses the default-hash proof")
 	}
 	one := fr.One()
 	two := big.NewInt(2)
@@ -81,6 +107,7 @@ func TestGroth16MatchesGnark(t *testing.T) {
 		{"commitment doubled", func(p *groth16bn254.Proof) { p.Commitments[0].ScalarMultiplication(&p.Commitments[0], two) }, nil, false},
 		{"pok doubled", func(p *groth16bn254.Proof) { p.CommitmentPok.ScalarMultiplication(&p.CommitmentPok, two) }, nil, false},
 		{"pok swapped with commitment", func(p *groth16bn254.Proof) { p.CommitmentPok, p.Commitments[0] = p.Commitments[0], p.CommitmentPok }, nil, false},
+		{"default hash to field", func(p *groth16bn254.Proof) { *p = *defaultHash.(*groth16bn254.Proof) }, nil, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

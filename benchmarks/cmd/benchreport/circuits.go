@@ -9,7 +9,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/consensys/gnark/backend"
 	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/backend/solidity"
 
 	"github.com/zkhealth/zkhealth/benchmarks"
 	"github.com/zkhealth/zkhealth/internal/keys"
@@ -236,15 +238,16 @@ func measureSweep(o options) (*SweepPoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	prf, err := groth16.Prove(ccs, pk, full) // warm-up, and the proof to check
+	// zkhealth's proofs hash the commitment with Keccak-256 (package prover): the sweep does too.
+	prf, err := groth16.Prove(ccs, pk, full, solidity.WithProverTargetSolidityVerifier(backend.GROTH16)) // warm-up, and the proof to check
 	if err != nil {
 		return nil, err
 	}
-	if err := groth16.Verify(prf, vk, public); err != nil {
+	if err := groth16.Verify(prf, vk, public, solidity.WithVerifierTargetSolidityVerifier(backend.GROTH16)); err != nil {
 		return nil, fmt.Errorf("sweep proof with %d predicates does not verify: %w", o.predicates, err)
 	}
 	proves, cpu, err := timed(o.iters, func() error {
-		_, err := groth16.Prove(ccs, pk, full)
+		_, err := groth16.Prove(ccs, pk, full, solidity.WithProverTargetSolidityVerifier(backend.GROTH16))
 		return err
 	})
 	if err != nil {
