@@ -58,6 +58,7 @@ func TestListOpenings(t *testing.T) {
 	hasI21 := clinicalPolicy(`{"list":"conditions","match":"exists","code":["I21"]}`)
 	latest := clinicalPolicy(`{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0]}`)
 	newerHigh := withAttrs(t, testfixture.ClinicalAttrs, map[string]any{"observations": hba1c(obs{12.0, "2026-11-01"}, obs{8.0, "2026-10-01"})})
+	sameDay := withAttrs(t, testfixture.ClinicalAttrs, map[string]any{"observations": hba1c(obs{8.0, "2026-10-09"}, obs{12.0, "2026-10-09"})})
 
 	for _, tc := range []struct {
 		name, attrs, policy string
@@ -122,6 +123,11 @@ func TestListOpenings(t *testing.T) {
 			blk := &b.witness.Lists[observationsList].Blocks[0]
 			older := b.position(t, observationsList, "4548-4")
 			blk.Latest, blk.Low = true, b.openAt(t, observationsList, older)
+		}},
+		{"latest on the first of a same-day pair (the issuer listed the out-of-range one last)", sameDay, latest, func(t *testing.T, b *built) {
+			blk := &b.witness.Lists[observationsList].Blocks[0]
+			first := b.position(t, observationsList, "4548-4") // the 8.0, listed first
+			blk.Latest, blk.Low, blk.High = true, b.openAt(t, observationsList, first), b.openAt(t, observationsList, first+1)
 		}},
 		{"latest with no block in latest mode", testfixture.ClinicalAttrs, latest, func(t *testing.T, b *built) {
 			b.witness.Lists[observationsList].Blocks[0].Latest = false
