@@ -15,7 +15,7 @@ import (
 func example() *zkhealth.ProofFile {
 	return &zkhealth.ProofFile{
 		Version:       zkhealth.ProofVersion,
-		Circuit:       "clinical-v1",
+		Circuit:       "clinical-v2-s",
 		Backend:       "groth16",
 		VKFingerprint: strings.Repeat("ab", 32),
 		Proof:         base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xc1, 0x02}, 98)),
@@ -45,7 +45,7 @@ func TestRoundTrip(t *testing.T) {
 		f    func(*zkhealth.ProofFile)
 	}{
 		{"Example", func(*zkhealth.ProofFile) {}},
-		{"PLONK", func(f *zkhealth.ProofFile) { f.Backend = "plonk"; f.Circuit = "coverage-v1" }},
+		{"PLONK", func(f *zkhealth.ProofFile) { f.Backend = "plonk"; f.Circuit = "coverage-v2-s" }},
 		{"EmptyProofBytes", func(f *zkhealth.ProofFile) { f.Proof = "" }},
 		{"UnicodeScope", func(f *zkhealth.ProofFile) { f.Scope = "trial:Ünïcode <&> \"q\"" }},
 	} {

@@ -288,10 +288,7 @@ func (c Config) buildCore(ctx context.Context, log *slog.Logger) (_ *core, err e
 	if out.keyDir, err = c.ensureKeys(ctx, log, out.backend); err != nil {
 		return nil, err
 	}
-	var circuits []string
-	for _, s := range schema.All() {
-		circuits = append(circuits, s.Circuit)
-	}
+	circuits := schema.CircuitIDs()
 	start := time.Now()
 	log.Info("loading circuit keys…", "keys_dir", out.keyDir)
 	if out.prover, err = prover.New(out.keyDir, out.backend, circuits, c.ProveWorkers); err != nil {
@@ -342,9 +339,9 @@ func (m *Main) buildService(ctx context.Context) (*service.Service, zkhealth.Rat
 	c, cfg := m.core, m.cfg
 	var circuits []*keys.Keys
 	var ids []string
-	for _, s := range schema.All() {
-		circuits = append(circuits, c.prover.Keys(s.Circuit))
-		ids = append(ids, s.Circuit)
+	for _, id := range schema.CircuitIDs() {
+		circuits = append(circuits, c.prover.Keys(id))
+		ids = append(ids, id)
 	}
 	registry, err := keys.NewRegistry(circuits...)
 	if err != nil {
@@ -419,13 +416,15 @@ func (c Config) ensureKeys(ctx context.Context, log *slog.Logger, backend keys.B
 	}
 	defer unlock()
 	for _, s := range schema.All() {
-		info, reused, err := keys.Setup(ctx, dir, s, backend, log.With("keys_dir", dir))
-		if err != nil {
-			return "", zkhealth.Wrap(zkhealth.EUnavailable, fmt.Errorf("key setup: %w", err))
-		}
-		if reused && info.Development {
-			log.Warn("DEVELOPMENT SETUP keys in use: whoever ran the setup can forge proofs; never use them in production",
-				"circuit", info.Circuit, "backend", string(info.Backend), "keys_dir", dir)
+		for _, circuit := range s.Circuits {
+			info, reused, err := keys.Setup(ctx, dir, s, circuit, backend, log.With("keys_dir", dir))
+			if err != nil {
+				return "", zkhealth.Wrap(zkhealth.EUnavailable, fmt.Errorf("key setup: %w", err))
+			}
+			if reused && info.Development {
+				log.Warn("DEVELOPMENT SETUP keys in use: whoever ran the setup can forge proofs; never use them in production",
+					"circuit", info.Circuit, "backend", string(info.Backend), "keys_dir", dir)
+			}
 		}
 	}
 	return dir, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/zkhealth/zkhealth/fhir"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
+	"github.com/zkhealth/zkhealth/schema"
 	"github.com/zkhealth/zkhealth/server/servertest"
 	"github.com/zkhealth/zkhealth/verifier"
 )
@@ -32,11 +33,26 @@ func TestEndToEnd(t *testing.T) {
 			}
 			a.do(t, 200, servertest.Request{Method: "GET", Path: "/readyz"})
 			var circuits []struct {
-				ID string `json:"id"`
+				ID    string `json:"id"`
+				Slots struct {
+					AttributePredicates int `json:"attribute_predicates"`
+					Lists               []struct {
+						List     string `json:"list"`
+						Capacity int    `json:"capacity"`
+						Exists   int    `json:"exists"`
+					} `json:"lists"`
+				} `json:"slots"`
 			}
 			a.do(t, 200, servertest.Request{Method: "GET", Path: "/v1/circuits"}).JSON(t, &circuits)
-			if len(circuits) != 2 {
+			if len(circuits) != len(schema.CircuitIDs()) {
 				t.Fatalf("circuits: %+v", circuits)
+			}
+			// each circuit says what it holds: coverage-v2-s, CLI.md's eligibility policy
+			for _, c := range circuits {
+				if c.ID == "coverage-v2-s" && (c.Slots.AttributePredicates != 5 || len(c.Slots.Lists) != 1 ||
+					c.Slots.Lists[0].List != "service_categories" || c.Slots.Lists[0].Capacity != 214 || c.Slots.Lists[0].Exists != 1) {
+					t.Errorf("coverage-v2-s slots %+v", c.Slots)
+				}
 			}
 			vk := a.do(t, 200, servertest.Request{Method: "GET", Path: "/v1/circuits/" + circuits[0].ID + "/vk"})
 			if ct := vk.Header.Get("Content-Type"); ct != "application/octet-stream" || len(vk.Body) == 0 {
@@ -142,7 +158,7 @@ func TestEndToEnd(t *testing.T) {
 				body := string(a.do(t, 200, servertest.Request{Method: "GET", Path: "/metrics"}).Body)
 				for _, want := range []string{
 					`zkhealth_http_requests_total{code="200",method="POST",route="/v1/proofs"}`,
-					`zkhealth_proofs_generated_total{circuit="coverage-v1",outcome="ok"}`,
+					`zkhealth_proofs_generated_total{circuit="coverage-v2-s",outcome="ok"}`,
 					`zkhealth_proof_duration_seconds_bucket`,
 					`zkhealth_cache_requests_total{cache="proof",result="hit"}`,
 					`zkhealth_cache_requests_total{cache="verify",result="miss"}`,

@@ -153,7 +153,7 @@ func TestRedisFault(t *testing.T) {
 		{Method: "POST", Path: "/v1/policies", Key: verifierKey, Body: coveragePolicy()},
 		{Method: "POST", Path: "/v1/requests", Key: verifierKey, Body: map[string]any{"policy_id": pid}},
 		{Method: "POST", Path: "/v1/verify", Key: verifierKey, Body: map[string]any{"request_id": req.ID,
-			"proof": map[string]any{"version": 1, "circuit": "coverage-v1", "backend": "groth16", "vk_fingerprint": "00",
+			"proof": map[string]any{"version": 1, "circuit": "coverage-v2-s", "backend": "groth16", "vk_fingerprint": "00",
 				"proof": "AAAA", "public": map[string]any{"policy_hash": "0x1", "issuer": "00", "challenge": "0x1", "nullifier": "0x1"},
 				"as_of": day(0), "scope": "s"}}},
 		{Method: "POST", Path: "/v1/proofs?async=true", Key: holderKey, Body: map[string]any{"request_id": req.ID, "credential": map[string]any{"version": 1}, "holder_secret": "00"}},
@@ -293,13 +293,13 @@ func TestStartup(t *testing.T) {
 		if err := os.MkdirAll(dst, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range schema.All() {
+		for _, id := range schema.CircuitIDs() {
 			for _, ext := range []string{".ccs", ".pk", ".vk", ".json"} {
-				b, err := os.ReadFile(filepath.Join(src, s.Circuit+".groth16"+ext))
+				b, err := os.ReadFile(filepath.Join(src, id+".groth16"+ext))
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(filepath.Join(dst, s.Circuit+".groth16"+ext), b, 0o600); err != nil {
+				if err := os.WriteFile(filepath.Join(dst, id+".groth16"+ext), b, 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -319,9 +319,9 @@ func TestStartup(t *testing.T) {
 			}
 		}
 		all := strings.Join(msgs, "\n")
-		for _, s := range schema.All() {
-			if !regexp.MustCompile(`setting up ` + s.Circuit + ` keys \(groth16\)…\n` + s.Circuit + ` keys \(groth16\) unchanged, kept \(checked in [0-9.hms]+\)`).MatchString(all) {
-				t.Errorf("no progress for %s in the log:\n%s", s.Circuit, all)
+		for _, id := range schema.CircuitIDs() {
+			if !regexp.MustCompile(`setting up ` + id + ` keys \(groth16\)…\n` + id + ` keys \(groth16\) unchanged, kept \(checked in [0-9.hms]+\)`).MatchString(all) {
+				t.Errorf("no progress for %s in the log:\n%s", id, all)
 			}
 		}
 		if !regexp.MustCompile(`loading circuit keys…\ncircuit keys loaded in [0-9.hms]+`).MatchString(all) {

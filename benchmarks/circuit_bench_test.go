@@ -38,10 +38,10 @@ func BenchmarkCompile(b *testing.B) {
 	testfixture.Quiet()
 	for _, uc := range UseCases() {
 		for _, be := range Backends() {
-			b.Run(fmt.Sprintf("%s/%s", uc.Schema.Circuit, be), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/%s", uc.Circuit.ID, be), func(b *testing.B) {
 				var n int
 				for b.Loop() {
-					ccs, err := keys.Compile(uc.Schema, be)
+					ccs, err := keys.Compile(uc.Schema, uc.Circuit, be)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -57,7 +57,7 @@ func BenchmarkCompile(b *testing.B) {
 // policy, evaluate it and build the full witness.
 func BenchmarkWitness(b *testing.B) {
 	for _, uc := range UseCases() {
-		b.Run(uc.Schema.Circuit, func(b *testing.B) {
+		b.Run(uc.Circuit.ID, func(b *testing.B) {
 			f := newFixture(b, uc, keys.Groth16)
 			for b.Loop() {
 				if err := f.Witness(); err != nil {
@@ -72,7 +72,7 @@ func BenchmarkWitness(b *testing.B) {
 func BenchmarkProve(b *testing.B) {
 	for _, uc := range UseCases() {
 		for _, be := range Backends() {
-			b.Run(fmt.Sprintf("%s/%s", uc.Schema.Circuit, be), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/%s", uc.Circuit.ID, be), func(b *testing.B) {
 				f := newFixture(b, uc, be)
 				var last *zkhealth.ProofFile
 				cpu := CPUTime()
@@ -85,7 +85,7 @@ func BenchmarkProve(b *testing.B) {
 				}
 				b.ReportMetric(float64((CPUTime()-cpu).Milliseconds())/float64(b.N), "cpu-ms/op")
 				raw, _ := last.Bytes()
-				k := f.Prover.Keys(uc.Schema.Circuit)
+				k := f.Prover.Keys(uc.Circuit.ID)
 				b.ReportMetric(float64(k.Info.Constraints), "constraints")
 				b.ReportMetric(float64(len(raw)), "proof_bytes")
 				b.ReportMetric(size(k.VK.(io.WriterTo)), "vk_bytes")
@@ -99,7 +99,7 @@ func BenchmarkProve(b *testing.B) {
 func BenchmarkVerify(b *testing.B) {
 	for _, uc := range UseCases() {
 		for _, be := range Backends() {
-			b.Run(fmt.Sprintf("%s/%s", uc.Schema.Circuit, be), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/%s", uc.Circuit.ID, be), func(b *testing.B) {
 				f := newFixture(b, uc, be)
 				pf, err := f.Prove(context.Background())
 				if err != nil {
@@ -124,10 +124,10 @@ func BenchmarkSetup(b *testing.B) {
 	testfixture.Quiet()
 	for _, uc := range UseCases() {
 		for _, be := range Backends() {
-			b.Run(fmt.Sprintf("%s/%s", uc.Schema.Circuit, be), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/%s", uc.Circuit.ID, be), func(b *testing.B) {
 				for b.Loop() {
 					dir := b.TempDir()
-					if _, _, err := keys.Setup(context.Background(), dir, uc.Schema, be, nil); err != nil {
+					if _, _, err := keys.Setup(context.Background(), dir, uc.Schema, uc.Circuit, be, nil); err != nil {
 						b.Fatal(err)
 					}
 				}

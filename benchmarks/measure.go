@@ -27,17 +27,20 @@ import (
 	"github.com/zkhealth/zkhealth/verifier"
 )
 
-// UseCase is one of CLI.md's two examples: a schema with its example attributes and policy.
+// UseCase is one of CLI.md's two examples: a schema with its example attributes and policy, and
+// the circuit that proves it (the smallest of the schema's ladder that holds the policy).
 type UseCase struct {
 	Schema        *schema.Schema
+	Circuit       *schema.Circuit
 	Attrs, Policy string
 }
 
 // UseCases are the insurer's (coverage) and the trial sponsor's (clinical) examples.
 func UseCases() []UseCase {
+	cov, cli := schema.Coverage(), schema.Clinical()
 	return []UseCase{
-		{schema.Coverage(), testfixture.CoverageAttrs, testfixture.CoveragePolicy},
-		{schema.Clinical(), testfixture.ClinicalAttrs, testfixture.ClinicalPolicy},
+		{cov, cov.Circuits[0], testfixture.CoverageAttrs, testfixture.CoveragePolicy},
+		{cli, cli.Circuits[0], testfixture.ClinicalAttrs, testfixture.ClinicalPolicy},
 	}
 }
 
@@ -71,11 +74,11 @@ type Fixture struct {
 // credential to a fresh holder and prepares the example request with a random challenge.
 func NewFixture(dir string, uc UseCase, be keys.Backend) (*Fixture, error) {
 	testfixture.Quiet()
-	pr, err := prover.New(dir, be, []string{uc.Schema.Circuit}, 1)
+	pr, err := prover.New(dir, be, circuitIDs(uc.Schema), 1)
 	if err != nil {
 		return nil, err
 	}
-	v, err := verifier.New(dir, []string{uc.Schema.Circuit}, be)
+	v, err := verifier.New(dir, circuitIDs(uc.Schema), be)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +109,7 @@ func (f *Fixture) Witness() error {
 	if err != nil {
 		return err
 	}
-	a, err := circuits.Assign(f.UseCase.Schema, prep.Witness)
+	a, err := circuits.Assign(f.UseCase.Schema, prep.Keys.Circuit, prep.Witness)
 	if err != nil {
 		return err
 	}
@@ -155,4 +158,13 @@ func PeakRSS() int64 {
 		return 0
 	}
 	return ru.Maxrss * 1024 // kilobytes on Linux
+}
+
+// circuitIDs are the ids of the circuits of a schema's ladder.
+func circuitIDs(s *schema.Schema) []string {
+	var ids []string
+	for _, c := range s.Circuits {
+		ids = append(ids, c.ID)
+	}
+	return ids
 }

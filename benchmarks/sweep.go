@@ -1,73 +1,89 @@
 package benchmarks
 
 import (
+	"encoding/hex"
 	"fmt"
-	"math/big"
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	nativeeddsa "github.com/consensys/gnark-crypto/ecc/bn254/twistededwards/eddsa"
 	"github.com/consensys/gnark/backend/witness"
 	"github.com/consensys/gnark/frontend"
 
 	"github.com/zkhealth/zkhealth/circuits"
+	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/internal/fieldhash"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
 	"github.com/zkhealth/zkhealth/policy"
 	"github.com/zkhealth/zkhealth/schema"
 )
 
-// ClinicalWithPredicates is the clinical schema with p predicate slots instead of 16: the knob
-// of the prove-time-against-constraints sweep. It is a variant for measurement only (its circuit
-// id says so); no key of it is ever stored.
-func ClinicalWithPredicates(p int) *schema.Schema {
+// ClinicalWithCapacity is the clinical schema whose lists' trees all have the given depth
+// (capacity schema.Arity^depth − 2 each), with one circuit shaped as clinical-v2-s: the knob of the
+// prove-time-against-capacity sweep. It is a variant for measurement only (its circuit id says
+// so); no key of it is ever stored.
+func ClinicalWithCapacity(depth int) *schema.Schema {
 	s := schema.Clinical()
-	s.Predicates = p
-	s.Circuit = fmt.Sprintf("clinical-p%d", p)
+	for i := range s.Lists {
+		s.Lists[i].Depth = depth
+		s.Lists[i].Capacity = s.Lists[i].Leaves() - 2
+	}
+	first := s.Circuits[0]
+	s.Circuits = []*schema.Circuit{{ID: fmt.Sprintf("clinical-depth%d", depth), Schema: first.Schema,
+		Scalars: first.Scalars, SetValues: first.SetValues, Lists: first.Lists}}
 	return s
 }
 
-// VariantWitness is the full and public witness of a variant of a shipped schema (one that differs
-// only in its number of predicate slots) for CLI.md's example credential and policy of that
-// schema, trimmed to the variant's slots. The shipped schema compiles the policy; its values are
-// moved to the variant's layout by field name (slots the variant lacks are dropped, slots it adds
-// are off) and the policy hash is recomputed over the variant's layout, so the witness satisfies
-// the variant's circuit.
+// VariantWitness is the full and public witness of a capacity variant of a shipped schema for
+// CLI.md's example credential and policy of that schema: the credential is issued under the
+// variant (its lists committed by trees of the variant's depth) and the policy laid out for the
+// variant's circuit.
 func VariantWitness(variant *schema.Schema, uc UseCase) (full, public witness.Witness, err error) {
 	if uc.Schema.ID != variant.ID {
 		return nil, nil, fmt.Errorf("variant of %s for a %s use case", variant.ID, uc.Schema.ID)
 	}
-	is, err := testfixture.NewIssued(uc.Schema, uc.Attrs, "2026-11-01", "2027-11-01")
+	ik, err := credential.GenerateIssuerKey(nil)
 	if err != nil {
+		return nil, nil, err
+	}
+	hk, err := credential.GenerateHolderKey(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	attrs, err := credential.ParseAttributes(variant, []byte(uc.Attrs))
+	if err != nil {
+		return nil, nil, err
+	}
+	cred, err := credential.IssueAttributes(ik, attrs, hk.Commitment(), "2026-11-01", "2027-11-01", nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	h := credential.Header{HolderCommitment: hk.Commitment(), IssuedOn: cred.IssuedOn, ExpiresOn: cred.ExpiresOn}
+	id, _ := hex.DecodeString(cred.ID)
+	copy(h.ID[:], id)
+	vals, err := attrs.Values(h)
+	if err != nil {
+		return nil, nil, err
+	}
+	var sig nativeeddsa.Signature
+	raw, _ := hex.DecodeString(cred.Signature)
+	if _, err := sig.SetBytes(raw); err != nil {
 		return nil, nil, err
 	}
 	pol, err := policy.Parse([]byte(uc.Policy))
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(pol.Predicates) > variant.Predicates {
-		pol.Predicates = pol.Predicates[:variant.Predicates]
-	}
-	compiled, err := pol.Compile(testfixture.AsOf)
+	pol.Schema = variant.ID
+	compiled, err := pol.CompileFor(variant, testfixture.AsOf)
 	if err != nil {
 		return nil, nil, err
 	}
-	shipped, variantLayout := compiled.Schema.PolicyLayout(), variant.PolicyLayout()
-	values := make([]*big.Int, len(variantLayout.Fields))
-	for i, f := range variantLayout.Fields {
-		values[i] = new(big.Int)
-		if shipped.Has(f.Name) {
-			values[i].Set(compiled.Values[shipped.Index(f.Name)])
-		}
-	}
-	packed, err := variantLayout.Pack(values)
+	as, err := compiled.For(variant.Circuits[0])
 	if err != nil {
 		return nil, nil, err
 	}
-	hash, err := fieldhash.HashBig(fieldhash.PolicyTag(variant.ID), packed...)
-	if err != nil {
-		return nil, nil, err
-	}
-	d, err := is.Credential.Decode()
+	lists, err := circuits.BuildOpenings(attrs, as)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -75,20 +91,21 @@ func VariantWitness(variant *schema.Schema, uc UseCase) (full, public witness.Wi
 	if _, err := challenge.SetRandom(); err != nil {
 		return nil, nil, err
 	}
-	secret := is.Holder.Element()
+	secret := hk.Element()
 	w := &circuits.Witness{
 		Public: circuits.Public{
-			PolicyHash: hash,
-			Issuer:     d.Issuer,
+			PolicyHash: as.Hash,
+			Issuer:     ik.Public(),
 			Challenge:  challenge,
 			Nullifier:  fieldhash.Nullifier(secret, compiled.Scope),
 		},
-		Credential:   d.Values,
-		Signature:    d.Signature,
+		Credential:   vals,
+		Signature:    sig,
 		HolderSecret: secret,
-		Policy:       values,
+		Policy:       as.Values,
+		Lists:        lists,
 	}
-	a, err := circuits.Assign(variant, w)
+	a, err := circuits.Assign(variant, variant.Circuits[0], w)
 	if err != nil {
 		return nil, nil, err
 	}

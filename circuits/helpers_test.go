@@ -13,6 +13,7 @@ import (
 	"github.com/consensys/gnark/frontend"
 
 	"github.com/zkhealth/zkhealth/circuits"
+	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/internal/fieldhash"
 	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
@@ -23,10 +24,10 @@ import (
 // The R1CS of each circuit is compiled once per test binary.
 var compiled sync.Map // circuit id -> func() (constraint.ConstraintSystem, error)
 
-func r1csOf(t *testing.T, s *schema.Schema) constraint.ConstraintSystem {
+func r1csOf(t *testing.T, s *schema.Schema, c *schema.Circuit) constraint.ConstraintSystem {
 	t.Helper()
-	f, _ := compiled.LoadOrStore(s.Circuit, sync.OnceValues(func() (constraint.ConstraintSystem, error) {
-		return keys.Compile(s, keys.Groth16)
+	f, _ := compiled.LoadOrStore(c.ID, sync.OnceValues(func() (constraint.ConstraintSystem, error) {
+		return keys.Compile(s, c, keys.Groth16)
 	}))
 	ccs, err := f.(func() (constraint.ConstraintSystem, error))()
 	if err != nil {
@@ -54,18 +55,26 @@ func withAttrs(t *testing.T, base string, set map[string]any) string {
 
 // scenario is an honestly issued credential and a policy; build gives the witness a prover would
 // assign, without the prover's native pre-checks, so a violating statement reaches the circuit.
+// The circuit is the smallest of the schema's ladder that holds the policy, unless circuit names
+// another.
 type scenario struct {
 	s               *schema.Schema
 	attrs, policy   string
 	asOf            string
 	issued, expires string
+	circuit         string
 }
 
 type built struct {
 	witness  *circuits.Witness
 	issued   *testfixture.Issued
+	decoded  *credential.Decoded
 	compiled *policy.Compiled
+	assigned *policy.Assigned
 }
+
+// circuit is the circuit the witness was built for.
+func (b *built) circuit() *schema.Circuit { return b.assigned.Circuit }
 
 func (sc scenario) build(t *testing.T) *built {
 	t.Helper()
@@ -88,12 +97,26 @@ func (sc scenario) build(t *testing.T) *built {
 	if err != nil {
 		t.Fatal(err)
 	}
+	as := c.Assigned
+	if sc.circuit != "" {
+		circuit, ok := sc.s.Circuit(sc.circuit)
+		if !ok {
+			t.Fatalf("no circuit %s", sc.circuit)
+		}
+		if as, err = c.For(circuit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lists, err := circuits.BuildOpenings(d.Attributes, as)
+	if err != nil {
+		t.Fatal(err)
+	}
 	secret := is.Holder.Element()
 	var ch fr.Element
 	ch.SetUint64(42)
-	return &built{issued: is, compiled: c, witness: &circuits.Witness{
+	return &built{issued: is, decoded: d, compiled: c, assigned: as, witness: &circuits.Witness{
 		Public: circuits.Public{
-			PolicyHash: c.Hash,
+			PolicyHash: as.Hash,
 			Issuer:     d.Issuer,
 			Challenge:  ch,
 			Nullifier:  fieldhash.Nullifier(secret, c.Scope),
@@ -101,14 +124,22 @@ func (sc scenario) build(t *testing.T) *built {
 		Credential:   d.Values,
 		Signature:    d.Signature,
 		HolderSecret: secret,
-		Policy:       c.Values,
+		Policy:       as.Values,
+		Lists:        lists,
 	}}
 }
 
-// solve reports whether the compiled constraint system accepts the witness.
-func solve(t *testing.T, s *schema.Schema, w *circuits.Witness, opts ...solver.Option) error {
+// solve reports whether the compiled constraint system of the scenario's circuit accepts the
+// witness.
+func (b *built) solve(t *testing.T, opts ...solver.Option) error {
 	t.Helper()
-	a, err := circuits.Assign(s, w)
+	return solve(t, b.decoded.Schema, b.circuit(), b.witness, opts...)
+}
+
+// solve reports whether the compiled constraint system of circuit c accepts the witness.
+func solve(t *testing.T, s *schema.Schema, c *schema.Circuit, w *circuits.Witness, opts ...solver.Option) error {
+	t.Helper()
+	a, err := circuits.Assign(s, c, w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,17 +147,31 @@ func solve(t *testing.T, s *schema.Schema, w *circuits.Witness, opts ...solver.O
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r1csOf(t, s).IsSolved(full, opts...)
+	return r1csOf(t, s, c).IsSolved(full, opts...)
+}
+
+// setPolicy replaces named policy fields of the built witness and recomputes the policy hash, as
+// a verifier that compiled another policy would (a test of what the circuit refuses whatever the
+// policy says).
+func (b *built) setPolicy(t *testing.T, fields map[string]int64) {
+	t.Helper()
+	layout := b.circuit().PolicyLayout(b.decoded.Schema)
+	vals := cloneInts(b.witness.Policy)
+	for name, v := range fields {
+		vals[layout.Index(name)] = big.NewInt(v)
+	}
+	b.witness.Policy = vals
+	b.witness.PolicyHash = rehash(t, b.decoded.Schema, b.circuit(), vals)
 }
 
 // rehash recomputes the policy hash after a test edited compiled policy values directly.
-func rehash(t *testing.T, s *schema.Schema, values []*big.Int) fr.Element {
+func rehash(t *testing.T, s *schema.Schema, c *schema.Circuit, values []*big.Int) fr.Element {
 	t.Helper()
-	packed, err := s.PolicyLayout().Pack(values)
+	packed, err := c.PolicyLayout(s).Pack(values)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := fieldhash.HashBig(fieldhash.PolicyTag(s.ID), packed...)
+	h, err := fieldhash.HashBig(fieldhash.PolicyTag(c.ID), packed...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 // importing gnark/std as a whole would register them twice, and gnark logs every duplicate to
 // stdout.
 func GetHints() []solver.Hint {
-	return []solver.Hint{GreaterOrEqualHint, PrefixMaskHint, ArgmaxHint}
+	return []solver.Hint{GreaterOrEqualHint}
 }
 
 func init() {
@@ -31,43 +31,5 @@ func GreaterOrEqualHint(_ *big.Int, in, out []*big.Int) error {
 	} else {
 		out[0].SetInt64(0)
 	}
-	return nil
-}
-
-// PrefixMaskHint outputs len(out) bits, the first in[0] of them 1 and the rest 0.
-func PrefixMaskHint(_ *big.Int, in, out []*big.Int) error {
-	if len(in) != 1 {
-		return errors.New("PrefixMaskHint: want 1 input")
-	}
-	for j := range out {
-		if in[0].Cmp(big.NewInt(int64(j))) > 0 {
-			out[j].SetInt64(1)
-		} else {
-			out[j].SetInt64(0)
-		}
-	}
-	return nil
-}
-
-// ArgmaxHint takes n flags then n keys and outputs a one-hot vector of length n selecting the
-// flagged entry with the greatest key (entry 0 when none is flagged).
-func ArgmaxHint(_ *big.Int, in, out []*big.Int) error {
-	n := len(out)
-	if len(in) != 2*n || n == 0 {
-		return errors.New("ArgmaxHint: want 2n inputs for n outputs")
-	}
-	best := -1
-	for j := range n {
-		if in[j].Sign() != 0 && (best < 0 || in[n+j].Cmp(in[n+best]) > 0) {
-			best = j
-		}
-	}
-	if best < 0 {
-		best = 0
-	}
-	for j := range out {
-		out[j].SetInt64(0)
-	}
-	out[best].SetInt64(1)
 	return nil
 }

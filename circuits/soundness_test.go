@@ -103,25 +103,87 @@ func TestPredicateSoundness(t *testing.T) {
 		// list: none
 		{"none holds", cli, nil, `{"list":"conditions","match":"none","code":["E10","I21","I63"],"within_days":180}`, true},
 		{"none fails on recent I21", cli, map[string]any{"conditions": conditions("E11.9", "2015-03-01", "I21.9", "2026-10-01")}, `{"list":"conditions","match":"none","code":["E10","I21","I63"],"within_days":180}`, false},
+		{"resolved I21 with onset in the window defeats none", cli, map[string]any{"conditions": []map[string]any{
+			{"code": "E11.9", "onset": "2015-03-01"},
+			{"code": "I21.4", "onset": "2026-09-20", "abatement": "2026-10-05", "clinical_status": "resolved", "verification_status": "confirmed"}}},
+			`{"list":"conditions","match":"none","code":["E10","I21","I63"],"within_days":180}`, false},
+		{"unconfirmed I63 in the window defeats none", cli, map[string]any{"conditions": []map[string]any{
+			{"code": "I63.9", "onset": "2026-10-20", "verification_status": "unconfirmed"}}},
+			`{"list":"conditions","match":"none","code":["E10","I21","I63"],"within_days":180}`, false},
 		{"none ignores old I21", cli, map[string]any{"conditions": conditions("E11.9", "2015-03-01", "I21.9", "2020-01-01")}, `{"list":"conditions","match":"none","code":["E10","I21","I63"],"within_days":180}`, true},
 		{"none service AL fails", cov, nil, `{"list":"service_categories","match":"none","code":["AL"]}`, false},
-		{"none over complete list of 16", cli, map[string]any{"conditions": manyConditions(16)}, `{"list":"conditions","match":"none","code":["I21"]}`, true},
-		{"none over truncated list fails", cli, map[string]any{"conditions": manyConditions(17)}, `{"list":"conditions","match":"none","code":["I21"]}`, false},
-		{"exists over truncated list", cli, map[string]any{"conditions": manyConditions(17)}, `{"list":"conditions","match":"exists","code":["J06"]}`, true},
+		{"none over a full list", cli, map[string]any{"conditions": manyConditions(214)}, `{"list":"conditions","match":"none","code":["I21"]}`, true},
+		{"none over an overfull list fails", cli, map[string]any{"conditions": manyConditions(215)}, `{"list":"conditions","match":"none","code":["I21"]}`, false},
+		// completeness: none needs the window to start on or after complete_since and the list not
+		// incomplete; latest needs the list not incomplete; exists is always sound
+		{"none with a window after complete_since", cli, map[string]any{"completeness": since("conditions", "2026-01-01")}, `{"list":"conditions","match":"none","code":["I21"],"within_days":180}`, true},
+		{"none with a window before complete_since fails", cli, map[string]any{"completeness": since("conditions", "2026-01-01")}, `{"list":"conditions","match":"none","code":["I21"],"within_days":365}`, false},
+		{"none without a window needs nothing left out", cli, map[string]any{"completeness": since("conditions", "2026-01-01")}, `{"list":"conditions","match":"none","code":["I21"]}`, false},
+		{"none over an incomplete list fails", cli, map[string]any{"completeness": incomplete("conditions")}, `{"list":"conditions","match":"none","code":["I21"],"within_days":180}`, false},
+		{"latest over an incomplete list fails", cli, map[string]any{"completeness": incomplete("observations")}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, false},
+		{"latest complete since after its date fails", cli, map[string]any{"completeness": since("observations", "2026-10-10")}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, false},
+		{"latest complete since before its date", cli, map[string]any{"completeness": since("observations", "2026-10-09")}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, true},
+		{"exists over an incomplete list", cli, map[string]any{"completeness": incomplete("conditions")}, `{"list":"conditions","match":"exists","code":["E11"]}`, true},
+		{"none over another list's incompleteness", cli, map[string]any{"completeness": incomplete("observations")}, `{"list":"conditions","match":"none","code":["I21"],"within_days":180}`, true},
+		{"exists over an overfull list", cli, map[string]any{"conditions": manyConditions(215)}, `{"list":"conditions","match":"exists","code":["J06"]}`, true},
 		// list: latest and value ranges
 		{"latest at low end", cli, map[string]any{"observations": hba1c(obs{7.5, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, true},
 		{"latest at high end", cli, map[string]any{"observations": hba1c(obs{11.0, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, true},
 		{"latest just below fails", cli, map[string]any{"observations": hba1c(obs{7.49, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, false},
 		{"latest just above fails", cli, map[string]any{"observations": hba1c(obs{11.01, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, false},
+		// value bounds never widen: a bound with more decimals than the code's scale rounds inward
+		{"bound 7.494 never admits 7.49", cli, map[string]any{"observations": hba1c(obs{7.49, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.494,11.0],"within_days":180}`, false},
+		{"bound 7.494 admits 7.50", cli, map[string]any{"observations": hba1c(obs{7.5, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.494,11.0],"within_days":180}`, true},
+		{"bound 11.005 never admits 11.01", cli, map[string]any{"observations": hba1c(obs{11.01, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.005],"within_days":180}`, false},
+		{"bound 11.005 admits 11.00", cli, map[string]any{"observations": hba1c(obs{11.0, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.005],"within_days":180}`, true},
 		{"newer out-of-range defeats latest", cli, map[string]any{"observations": hba1c(obs{12.0, "2026-11-01"}, obs{8.0, "2026-10-01"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, false},
 		{"same data passes exists", cli, map[string]any{"observations": hba1c(obs{12.0, "2026-11-01"}, obs{8.0, "2026-10-01"})}, `{"list":"observations","match":"exists","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, true},
 		{"latest outside window fails", cli, map[string]any{"observations": hba1c(obs{8.0, "2026-01-01"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, false},
-		{"entry after as-of is invisible", cli, map[string]any{"observations": hba1c(obs{12.0, "2026-12-01"}, obs{8.0, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, true},
 		{"two value ranges on one list", cli, nil, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0]},{"list":"observations","match":"latest","code":["39156-5"],"value":[25.0,35.0]}`, true},
 		{"second value range fails", cli, map[string]any{"observations": []map[string]any{
 			{"code": "4548-4", "value": 7.5, "unit": "%", "date": "2026-10-09"},
 			{"code": "39156-5", "value": 36.0, "unit": "kg/m2", "date": "2026-10-09"}}},
 			`{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0]},{"list":"observations","match":"latest","code":["39156-5"],"value":[25.0,35.0]}`, false},
+		// windows: an MI that began before the window does not defeat an event window but, while
+		// ongoing, defeats a state window
+		{"old ongoing MI passes an event window", cli, map[string]any{"conditions": conditions("I21.9", "2019-01-01")}, `{"list":"conditions","match":"none","code":["I21"],"within_days":180}`, true},
+		{"old ongoing MI defeats a state window", cli, map[string]any{"conditions": conditions("I21.9", "2019-01-01")}, `{"list":"conditions","match":"none","code":["I21"],"present_within_days":180}`, false},
+		{"old MI ended before the window passes a state window", cli, map[string]any{"conditions": []map[string]any{
+			{"code": "I21.9", "onset": "2019-01-01", "abatement": "2019-02-01", "clinical_status": "resolved"}}},
+			`{"list":"conditions","match":"none","code":["I21"],"present_within_days":180}`, true},
+		{"MI ended on an unknown date defeats a state window", cli, map[string]any{"conditions": []map[string]any{
+			{"code": "I21.9", "onset": "2019-01-01", "abatement": "unknown", "clinical_status": "resolved"}}},
+			`{"list":"conditions","match":"none","code":["I21"],"present_within_days":180}`, false},
+		{"ongoing insulin started long ago defeats none over a state window", cli, map[string]any{"medications": []map[string]any{
+			{"code": "311041", "start": "2024-01-01"}}},
+			`{"list":"medications","match":"none","code":["311041"],"present_within_days":90}`, false},
+		{"insulin stopped long ago passes", cli, map[string]any{"medications": []map[string]any{
+			{"code": "311041", "start": "2024-01-01", "end": "2024-06-01", "status": "stopped"}}},
+			`{"list":"medications","match":"none","code":["311041"],"present_within_days":90}`, true},
+		// statuses: exists counts confirmed, active conditions unless told otherwise
+		{"differential E11 does not satisfy exists", cli, map[string]any{"conditions": []map[string]any{
+			{"code": "E11.9", "onset": "2015-03-01", "verification_status": "differential"}}},
+			`{"list":"conditions","match":"exists","code":["E11"]}`, false},
+		{"differential E11 satisfies exists with verification", cli, map[string]any{"conditions": []map[string]any{
+			{"code": "E11.9", "onset": "2015-03-01", "verification_status": "differential"}}},
+			`{"list":"conditions","match":"exists","code":["E11"],"verification":["confirmed","differential"]}`, true},
+		{"resolved E11 does not satisfy exists", cli, map[string]any{"conditions": []map[string]any{
+			{"code": "E11.9", "onset": "2015-03-01", "abatement": "2016-01-01", "clinical_status": "resolved"}}},
+			`{"list":"conditions","match":"exists","code":["E11"]}`, false},
+		{"stopped medication does not satisfy exists", cli, map[string]any{"medications": []map[string]any{
+			{"code": "860975", "start": "2016-01-01", "end": "unknown", "status": "stopped"}}},
+			`{"list":"medications","match":"exists","code":["860975"]}`, false},
+		// latest across several codes of a family; ties resolve one way only
+		{"newer 17856-6 out of range defeats latest across codes", cli, map[string]any{"observations": []map[string]any{
+			{"code": "4548-4", "value": 8.0, "unit": "%", "date": "2026-08-01"},
+			{"code": "17856-6", "value": 12.0, "unit": "%", "date": "2026-10-01"}}},
+			`{"list":"observations","match":"latest","code":["4548-4","17856-6"],"value":[7.5,11.0],"within_days":180}`, false},
+		{"newer 17856-6 in range wins across codes", cli, map[string]any{"observations": []map[string]any{
+			{"code": "4548-4", "value": 12.0, "unit": "%", "date": "2026-08-01"},
+			{"code": "17856-6", "value": 8.0, "unit": "%", "date": "2026-10-01"}}},
+			`{"list":"observations","match":"latest","code":["4548-4","17856-6"],"value":[7.5,11.0],"within_days":180}`, true},
+		{"same-day tie: the last listed out of range fails", cli, map[string]any{"observations": hba1c(obs{8.0, "2026-10-09"}, obs{12.0, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0]}`, false},
+		{"same-day tie: the last listed in range holds", cli, map[string]any{"observations": hba1c(obs{12.0, "2026-10-09"}, obs{8.0, "2026-10-09"})}, `{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0]}`, true},
 		{"latest with no entry fails", cli, map[string]any{"observations": hba1c()}, `{"list":"observations","match":"latest","code":["4548-4"]}`, false},
 	}
 	for _, tc := range cases {
@@ -133,14 +195,14 @@ func TestPredicateSoundness(t *testing.T) {
 			}
 			b := scenario{s: tc.s, attrs: withAttrs(t, base, tc.attrs), policy: pol}.build(t)
 			// the native evaluator must agree with the circuit
-			failing, err := b.compiled.Evaluate(b.witness.Credential)
+			failing, err := b.compiled.Evaluate(b.decoded.Attributes)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if (failing < 0) != tc.holds {
 				t.Fatalf("native evaluation: failing predicate %d, want holds=%v", failing, tc.holds)
 			}
-			err = solve(t, tc.s, b.witness)
+			err = b.solve(t)
 			if tc.holds && err != nil {
 				t.Fatalf("honest witness rejected: %v", err)
 			}
@@ -151,57 +213,23 @@ func TestPredicateSoundness(t *testing.T) {
 	}
 }
 
-// manyConditions returns n distinct J-code conditions, newest first.
+// since is an ATTRS.json completeness object: list complete since day.
+func since(list, day string) map[string]any {
+	return map[string]any{list: map[string]any{"complete_since": day, "incomplete": false}}
+}
+
+// incomplete is an ATTRS.json completeness object: list incomplete.
+func incomplete(list string) map[string]any {
+	return map[string]any{list: map[string]any{"complete_since": nil, "incomplete": true}}
+}
+
+// manyConditions returns n distinct ongoing J-code conditions (J06.0, J06.1, … J29.9).
 func manyConditions(n int) []map[string]any {
 	var codes []string
 	for i := range n {
-		codes = append(codes, fmt.Sprintf("J%02d.9", 6+i), fmt.Sprintf("2020-01-%02d", 28-i))
+		codes = append(codes, fmt.Sprintf("J%02d.%d", 6+i/10, i%10), fmt.Sprintf("2019-%02d-%02d", 1+i%12, 1+i%28))
 	}
 	return conditions(codes...)
-}
-
-// TestPaddingNeverMatches: slots beyond a list's length are zero padding; a compiled family that
-// covers code 0 must still never see them.
-func TestPaddingNeverMatches(t *testing.T) {
-	testfixture.Quiet()
-	s := schema.Clinical()
-	attrs := withAttrs(t, testfixture.ClinicalAttrs, map[string]any{"conditions": conditions()})
-	for _, tc := range []struct {
-		match int
-		holds bool
-	}{{schema.MatchExists, false}, {schema.MatchNone, true}} {
-		b := scenario{s: s, attrs: attrs, policy: clinicalPolicy(`{"list":"conditions","match":"none","code":["E11"]}`)}.build(t)
-		vals := cloneInts(b.compiled.Values)
-		pl := s.PolicyLayout()
-		vals[pl.Index(schema.FamilyField("conditions", 0, "lo"))] = big.NewInt(0)
-		vals[pl.Index(schema.PredField(0, "match"))] = big.NewInt(int64(tc.match))
-		b.witness.Policy = vals
-		b.witness.PolicyHash = rehash(t, s, vals)
-		err := solve(t, s, b.witness)
-		if tc.holds != (err == nil) {
-			t.Fatalf("match %d over padding only: err=%v, want holds=%v", tc.match, err, tc.holds)
-		}
-	}
-}
-
-// TestOneValueRangePerPredicate: a compiled policy naming two value ranges for one predicate is
-// refused by the constraint system (a predicate's value condition is one range or none).
-func TestOneValueRangePerPredicate(t *testing.T) {
-	testfixture.Quiet()
-	s := schema.Clinical()
-	b := scenario{s: s, attrs: testfixture.ClinicalAttrs, policy: clinicalPolicy(
-		`{"list":"observations","match":"exists","code":["4548-4"],"value":[7.5,11.0]},{"list":"observations","match":"exists","code":["39156-5"],"value":[25.0,35.0]}`)}.build(t)
-	if err := solve(t, s, b.witness); err != nil {
-		t.Fatalf("honest witness rejected: %v", err)
-	}
-	vals := cloneInts(b.compiled.Values)
-	pl := s.PolicyLayout()
-	vals[pl.Index(schema.PredField(0, "range/1"))] = big.NewInt(1) // predicate 0 now names ranges 0 and 1
-	b.witness.Policy = vals
-	b.witness.PolicyHash = rehash(t, s, vals)
-	if solve(t, s, b.witness) == nil {
-		t.Fatal("two value ranges on one predicate accepted")
-	}
 }
 
 // TestCredentialSoundness: attacks on the credential and holder binding.
@@ -211,18 +239,21 @@ func TestCredentialSoundness(t *testing.T) {
 	trial := clinicalPolicy(`{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0]}`)
 	high := withAttrs(t, testfixture.ClinicalAttrs, map[string]any{"observations": hba1c(obs{12.0, "2026-10-09"})})
 	cl := s.CredentialLayout()
-	valueField := cl.Index(schema.EntryField("observations", 0, "value"))
 
 	t.Run("honest", func(t *testing.T) {
 		b := scenario{s: s, attrs: testfixture.ClinicalAttrs, policy: trial}.build(t)
-		if err := solve(t, s, b.witness); err != nil {
+		if err := b.solve(t); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("tampered attribute", func(t *testing.T) {
+		// the 12.0 % HbA1c is re-signed as 8.0 % into another tree: its root is not the signed one
 		b := scenario{s: s, attrs: high, policy: trial}.build(t)
-		b.witness.Credential[valueField] = big.NewInt(800) // 8.00 %: satisfies, but not what was signed
-		if solve(t, s, b.witness) == nil {
+		forged := scenario{s: s, attrs: withAttrs(t, testfixture.ClinicalAttrs, map[string]any{"observations": hba1c(obs{8.0, "2026-10-09"})}), policy: trial}.build(t)
+		root := cl.Index(schema.RootField("observations"))
+		b.witness.Credential[root] = forged.witness.Credential[root]
+		b.witness.Lists = forged.witness.Lists
+		if b.solve(t) == nil {
 			t.Fatal("tampered attribute accepted")
 		}
 	})
@@ -230,7 +261,7 @@ func TestCredentialSoundness(t *testing.T) {
 		b := scenario{s: s, attrs: testfixture.ClinicalAttrs, policy: trial}.build(t)
 		other := testfixture.Issue(t, s, testfixture.ClinicalAttrs, "2026-11-01", "2027-11-01")
 		b.witness.Issuer = other.Issuer.Public()
-		if solve(t, s, b.witness) == nil {
+		if b.solve(t) == nil {
 			t.Fatal("signature accepted under another issuer key")
 		}
 	})
@@ -239,10 +270,12 @@ func TestCredentialSoundness(t *testing.T) {
 		thief, _ := credential.GenerateHolderKey(nil)
 		b.witness.HolderSecret = thief.Element()
 		b.witness.Nullifier = thief.Nullifier(b.compiled.Scope)
-		if solve(t, s, b.witness) == nil {
+		if b.solve(t) == nil {
 			t.Fatal("credential used with another holder's secret")
 		}
 	})
+	old := withAttrs(t, testfixture.ClinicalAttrs, map[string]any{"observations": hba1c()})
+	diabetic := clinicalPolicy(`{"list":"conditions","match":"exists","code":["E11"]}`)
 	for _, tc := range []struct {
 		name, issued, expires, asOf string
 		holds                       bool
@@ -253,8 +286,9 @@ func TestCredentialSoundness(t *testing.T) {
 		{"expired credential", "2025-11-22", "2026-11-21", "2026-11-22", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := scenario{s: s, attrs: testfixture.ClinicalAttrs, policy: trial, issued: tc.issued, expires: tc.expires, asOf: tc.asOf}.build(t)
-			if err := solve(t, s, b.witness); tc.holds != (err == nil) {
+			// a year-old credential: a policy that needs no freshness, and no entry after issued_on
+			b := scenario{s: s, attrs: old, policy: diabetic, issued: tc.issued, expires: tc.expires, asOf: tc.asOf}.build(t)
+			if err := b.solve(t); tc.holds != (err == nil) {
 				t.Fatalf("err=%v, want holds=%v", err, tc.holds)
 			}
 		})
@@ -262,30 +296,21 @@ func TestCredentialSoundness(t *testing.T) {
 	// Packing aliasing: move 2^width between a field and its neighbour in the same element, so the
 	// packed vector (and so the signature) is unchanged but a field leaves its declared width.
 	t.Run("value beyond its width extends validity", func(t *testing.T) {
-		b := scenario{s: s, attrs: testfixture.ClinicalAttrs, policy: trial, issued: "2025-01-01", expires: "2025-12-31"}.build(t)
+		b := scenario{s: s, attrs: old, policy: diabetic, issued: "2025-01-01", expires: "2025-12-31"}.build(t)
 		alias(t, cl, b.witness.Credential, schema.FieldExpiresOn, 1)
-		if solve(t, s, b.witness) == nil {
+		if b.solve(t) == nil {
 			t.Fatal("expires_on beyond 17 bits accepted")
 		}
 	})
 	t.Run("negative value", func(t *testing.T) {
-		var sixteen []obs
-		for j := range 16 {
-			sixteen = append(sixteen, obs{12.0, fmt.Sprintf("2026-10-%02d", 20-j)})
-		}
-		all := withAttrs(t, testfixture.ClinicalAttrs, map[string]any{"observations": hba1c(sixteen...)})
-		b := scenario{s: s, attrs: all, policy: clinicalPolicy(`{"list":"observations","match":"none","code":["4548-4"],"value":[6.5,100.0]}`)}.build(t)
-		// pick an entry whose value shares its packed element with the next field
-		j := 0
-		for ; j < 16; j++ {
-			i := cl.Index(schema.EntryField("observations", j, "value"))
-			if cl.Positions[i+1].Element == cl.Positions[i].Element {
-				break
-			}
-		}
-		alias(t, cl, b.witness.Credential, schema.EntryField("observations", j, "value"), -1)
-		if solve(t, s, b.witness) == nil {
-			t.Fatal("negative lab value accepted")
+		// a leaf field moved below zero by aliasing it with its neighbour: the packed leaf (so the
+		// root) is unchanged, but the value leaves its width
+		b := scenario{s: s, attrs: high, policy: trial}.build(t)
+		_, l, _ := s.List("observations")
+		block := &b.witness.Lists[1].Blocks[0]
+		alias(t, l.LeafLayout(), block.Low.Leaf, schema.LeafDate, -1)
+		if b.solve(t) == nil {
+			t.Fatal("a leaf field outside its width accepted")
 		}
 	})
 	t.Run("public inputs", func(t *testing.T) {
@@ -296,7 +321,7 @@ func TestCredentialSoundness(t *testing.T) {
 		} {
 			b := scenario{s: s, attrs: testfixture.ClinicalAttrs, policy: trial}.build(t)
 			edit(b.witness)
-			if solve(t, s, b.witness) == nil {
+			if b.solve(t) == nil {
 				t.Fatalf("%s changed: witness still accepted", name)
 			}
 		}
@@ -328,39 +353,45 @@ func TestMaliciousHints(t *testing.T) {
 	t.Run("comparator always says yes", func(t *testing.T) {
 		b := scenario{s: s, attrs: newerHigh, policy: latest}.build(t)
 		yes := func(_ *big.Int, _, out []*big.Int) error { out[0].SetInt64(1); return nil }
-		if solve(t, s, b.witness, solver.OverrideHint(solver.GetHintID(circuits.GreaterOrEqualHint), yes)) == nil {
+		if b.solve(t, solver.OverrideHint(solver.GetHintID(circuits.GreaterOrEqualHint), yes)) == nil {
 			t.Fatal("lying comparator accepted")
-		}
-	})
-	t.Run("argmax picks the older in-range entry", func(t *testing.T) {
-		b := scenario{s: s, attrs: newerHigh, policy: latest}.build(t)
-		older := func(_ *big.Int, _, out []*big.Int) error {
-			for j := range out {
-				out[j].SetInt64(0)
-			}
-			out[1].SetInt64(1) // entries are newest first: index 1 is the 8.0 % from October
-			return nil
-		}
-		if solve(t, s, b.witness, solver.OverrideHint(solver.GetHintID(circuits.ArgmaxHint), older)) == nil {
-			t.Fatal("latest satisfied by an older entry")
-		}
-	})
-	t.Run("prefix mask exposes padding", func(t *testing.T) {
-		b := scenario{s: s, attrs: testfixture.ClinicalAttrs, policy: latest}.build(t)
-		all := func(_ *big.Int, _, out []*big.Int) error {
-			for j := range out {
-				out[j].SetInt64(1)
-			}
-			return nil
-		}
-		if solve(t, s, b.witness, solver.OverrideHint(solver.GetHintID(circuits.PrefixMaskHint), all)) == nil {
-			t.Fatal("prefix mask longer than the signed length accepted")
 		}
 	})
 	t.Run("honest hints", func(t *testing.T) {
 		b := scenario{s: s, attrs: testfixture.ClinicalAttrs, policy: latest}.build(t)
-		if err := solve(t, s, b.witness); err != nil {
+		if err := b.solve(t); err != nil {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestFreshness: as_of − issued_on ≤ max_credential_age_days is a constraint: a credential issued
+// in January cannot prove in November that nothing happened in the last 180 days (the default of
+// 30 days for a none predicate), nor a policy's own limit; an unlimited policy accepts it.
+func TestFreshness(t *testing.T) {
+	testfixture.Quiet()
+	s := schema.Clinical()
+	none := clinicalPolicy(`{"list":"conditions","match":"none","code":["I21"],"within_days":180}`)
+	exists := clinicalPolicy(`{"list":"conditions","match":"exists","code":["E11"]}`)
+	withAge := `{"schema":"clinical","scope":"trial:test","max_credential_age_days":400,"predicates":[{"list":"conditions","match":"none","code":["I21"],"within_days":180}]}`
+	for _, tc := range []struct {
+		name, policy, issued string
+		holds                bool
+	}{
+		{"fresh", none, "2026-11-01", true},
+		{"30 days old", none, "2026-10-23", true},
+		{"31 days old", none, "2026-10-22", false},
+		{"stale January credential", none, "2026-01-15", false},
+		{"unlimited without none or window", exists, "2026-01-15", true},
+		{"the policy's own limit", withAge, "2026-01-15", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			attrs := withAttrs(t, testfixture.ClinicalAttrs, map[string]any{"observations": hba1c()})
+			b := scenario{s: s, attrs: attrs, policy: tc.policy, issued: tc.issued}.build(t)
+			err := b.solve(t)
+			if tc.holds != (err == nil) {
+				t.Fatalf("err = %v, want holds = %v", err, tc.holds)
+			}
+		})
+	}
 }

@@ -43,19 +43,17 @@ Verifier's address. It prints one line per circuit: id, verifying-key fingerprin
 
 Keys from a development setup make a verifier that accepts proofs forged by whoever ran setup:
 a note on stderr says so.`,
-		Example: `  zkhealth export solidity --keys keys --circuit coverage-v1 --out contracts`,
+		Example: `  zkhealth export solidity --keys keys --circuit coverage-v2-s --out contracts`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var circuits []string
 			if circuit != "" {
-				if _, err := schema.ByCircuit(circuit); err != nil {
+				if _, _, err := schema.ByCircuit(circuit); err != nil {
 					return usageErrorf("--circuit: unknown circuit %q", circuit)
 				}
 				circuits = []string{circuit}
 			} else {
-				for _, s := range schema.All() {
-					circuits = append(circuits, s.Circuit)
-				}
+				circuits = schema.CircuitIDs()
 			}
 			exported := 0
 			for _, id := range circuits {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/zkhealth/zkhealth/internal/testfixture"
+	"github.com/zkhealth/zkhealth/schema"
 	"github.com/zkhealth/zkhealth/verifier/onchain"
 )
 
@@ -21,9 +22,9 @@ func TestExportSolidity(t *testing.T) {
 		circuits []string
 		pairing  string // in Verifier.sol
 	}{
-		{"OneCircuit", []string{"--circuit", "coverage-v1"}, []string{"coverage-v1"}, folded},
-		{"EveryCircuit", nil, []string{"clinical-v1", "coverage-v1"}, folded},
-		{"GnarkVerifier", []string{"--circuit", "clinical-v1", "--gnark-verifier"}, []string{"clinical-v1"}, gnarks},
+		{"OneCircuit", []string{"--circuit", "coverage-v2-s"}, []string{"coverage-v2-s"}, folded},
+		{"EveryCircuit", nil, schema.CircuitIDs(), folded},
+		{"GnarkVerifier", []string{"--circuit", "clinical-v2-s", "--gnark-verifier"}, []string{"clinical-v2-s"}, gnarks},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "contracts")
@@ -81,7 +82,7 @@ func TestExportCalldata(t *testing.T) {
 		}
 	}
 	decode(mustZK(t, "export", "calldata", "--proof", proofPath))
-	if got.Circuit != "coverage-v1" || len(got.Proof) != 2+2*onchain.ProofSize || len(got.Input) != onchain.NbPublic {
+	if got.Circuit != "coverage-v2-s" || len(got.Proof) != 2+2*onchain.ProofSize || len(got.Input) != onchain.NbPublic {
 		t.Fatalf("calldata: %+v", got)
 	}
 	if got.Input[0] != public["policy_hash"] || got.Input[3] != public["challenge"] || got.Input[4] != public["nullifier"] {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -87,8 +86,8 @@ on --issued-on. Malformed FHIR is refused with exit 2 and a message naming the r
 				return err
 			}
 			fmt.Fprintf(e.stdout, "issued %s credential id=%s issued_on=%s expires_on=%s to %s\n", s.ID, cred.ID, cred.IssuedOn, cred.ExpiresOn, out)
-			if len(cred.Truncated) > 0 {
-				fmt.Fprintf(e.stdout, "truncated (older entries left out or incomplete; `none` unprovable): %s\n", strings.Join(cred.Truncated, ", "))
+			for i, l := range s.Lists {
+				fmt.Fprintf(e.stdout, "%s: %d entries, %s\n", l.Name, len(attrs.Lists[i]), describeCompleteness(attrs.Completeness[i]))
 			}
 			return nil
 		},
@@ -99,12 +98,25 @@ on --issued-on. Malformed FHIR is refused with exit 2 and a message naming the r
 	f.StringVar(&holderHex, "holder-commitment", "", "holder commitment (hex, from holder keygen)")
 	f.StringVar(&attrsPath, "attributes", "", "ATTRS.json: the attributes to sign")
 	f.StringVar(&fhirPath, "fhir", "", "FHIR R4 Bundle to read the attributes from (instead of --attributes)")
-	f.StringVar(&loinc, "loinc", "", "with --fhir and --schema clinical: the observation LOINC codes to keep, comma-separated (at most 16)")
+	f.StringVar(&loinc, "loinc", "", "with --fhir and --schema clinical: the observation LOINC codes to sign, comma-separated (default: every code with a canonical unit)")
 	f.String("issued-on", "", "issue date YYYY-MM-DD (default today, UTC)")
 	f.String("expires-on", "", "expiry date YYYY-MM-DD (default one year after --issued-on)")
 	f.StringVar(&out, "out", "", "CREDENTIAL.json to write")
 	required(cmd, "issuer", "schema", "holder-commitment", "out")
 	return cmd
+}
+
+// describeCompleteness says in words what a list's completeness lets a verifier prove.
+func describeCompleteness(c credential.Completeness) string {
+	switch {
+	case c.Incomplete && c.CompleteSince != "":
+		return "incomplete (an entry could not be signed) and complete only since " + c.CompleteSince + ": none and latest unprovable"
+	case c.Incomplete:
+		return "incomplete (an entry could not be signed): none and latest unprovable"
+	case c.CompleteSince != "":
+		return "complete since " + c.CompleteSince + " (older entries left out for capacity): none only for windows starting on or after it"
+	}
+	return "complete"
 }
 
 // issueAttributes reads the attributes to sign from ATTRS.json or a FHIR bundle and returns them

@@ -35,7 +35,8 @@ policy, as-of date and scope carries (PROOF.json's public.policy_hash).`,
 			if err != nil {
 				return fail(policyPath, err)
 			}
-			fmt.Fprintln(e.stdout, fieldhash.Hex(c.Hash))
+			// the request binding of the smallest circuit that holds the policy (what a proof of it uses)
+			fmt.Fprintln(e.stdout, fieldhash.Hex(c.Assigned.Hash))
 			return nil
 		},
 	}

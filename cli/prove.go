@@ -49,8 +49,7 @@ is written on any failure.`,
 			if err != nil {
 				return fail(credPath, err)
 			}
-			decoded, err := cred.Decode()
-			if err != nil {
+			if _, err := cred.Decode(); err != nil {
 				return fail(credPath, err)
 			}
 			if data, err = readInput(holderPath, maxKeyFile); err != nil {
@@ -79,7 +78,13 @@ is written on any failure.`,
 			if _, err := precheck.Prepare(req); err != nil && zkhealth.ErrorCode(err) != zkhealth.EUnavailable {
 				return proveFailure(credPath, policyPath, err)
 			}
-			pr, err := prover.New(dir, b, []string{decoded.Schema.Circuit}, 1)
+			// only the smallest circuit that holds the policy: its proving key is all this proof needs
+			compiled, err := pol.Compile(asOf)
+			if err != nil {
+				return proveFailure(credPath, policyPath, err)
+			}
+			req.Compiled = compiled
+			pr, err := prover.New(dir, b, []string{compiled.Assigned.Circuit.ID}, 1)
 			if err != nil {
 				return fail(dir, err)
 			}

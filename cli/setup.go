@@ -39,18 +39,20 @@ warning says so on stderr; never use these keys in production.`,
 				schemas = []*schema.Schema{s}
 			}
 			for _, s := range schemas {
-				info, reused, err := keys.Setup(cmd.Context(), dir, s, b, keys.LineReporter(e.stderr))
-				if err != nil {
-					return fail(dir, err)
-				}
-				state := "created"
-				if reused {
-					state = "kept"
-					if info.Development {
-						fmt.Fprintf(e.stderr, "note: %s/%s keys come from a development setup (single party); never use them in production.\n", info.Circuit, info.Backend)
+				for _, c := range s.Circuits {
+					info, reused, err := keys.Setup(cmd.Context(), dir, s, c, b, keys.LineReporter(e.stderr))
+					if err != nil {
+						return fail(dir, err)
 					}
+					state := "created"
+					if reused {
+						state = "kept"
+						if info.Development {
+							fmt.Fprintf(e.stderr, "note: %s/%s keys come from a development setup (single party); never use them in production.\n", info.Circuit, info.Backend)
+						}
+					}
+					fmt.Fprintf(e.stdout, "%s %s constraints=%d vk_fingerprint=%s %s\n", info.Circuit, info.Backend, info.Constraints, info.VKFingerprint, state)
 				}
-				fmt.Fprintf(e.stdout, "%s %s constraints=%d vk_fingerprint=%s %s\n", info.Circuit, info.Backend, info.Constraints, info.VKFingerprint, state)
 			}
 			return nil
 		},

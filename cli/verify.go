@@ -89,7 +89,11 @@ Missing keys exit 4; a malformed policy, proof file or flag exits 2.`,
 			if err != nil {
 				b = keys.Groth16
 			}
-			v, err := verifier.New(dir, []string{s.Circuit}, b)
+			var ids []string
+			for _, c := range s.Circuits {
+				ids = append(ids, c.ID)
+			}
+			v, err := verifier.New(dir, ids, b)
 			if err != nil {
 				return fail(dir, err)
 			}

@@ -16,23 +16,51 @@ import (
 )
 
 // Entry is one entry of a list attribute, normalised: the code in its canonical spelling, the value
-// in the canonical unit of its code (lists with values only) and the date (dated lists only).
+// in the canonical unit of its code (lists with values only), the date (dated lists only), the end
+// of a period entry ("" ongoing, EndUnknown, or a date) and its statuses (lists that have them; the
+// schema's default when the input names none).
 type Entry struct {
-	Code  string
-	Value *float64
-	Unit  string
-	Date  string
+	Code         string
+	Value        *float64
+	Unit         string
+	Date         string
+	End          string
+	Status       string
+	Verification string
 }
 
-// Attributes is a credential's content, normalised and checked against its schema. Lists with
-// dates are ordered newest first (ties keep their given order), and hold at most their capacity:
-// when a record had more entries, the oldest were dropped and Truncated says so.
+// EndUnknown is the end of a period entry known to have ended on a date the record does not give
+// (a resolved condition without an abatement date, a stopped medication without an end). A state
+// window counts it as present for `none` (it may have ended yesterday) and as not present for
+// `exists`: both directions stay sound.
+const EndUnknown = "unknown"
+
+// Attributes is a credential's content, normalised and checked against its schema. Lists are in
+// signing order (by code, then date; ties keep their given order), and hold at most their
+// capacity: when a record had more entries, the oldest were left out and Completeness says so.
 type Attributes struct {
-	Schema    *schema.Schema
-	Scalars   []string  // one per schema attribute, canonical spelling
-	Lists     [][]Entry // one per schema list
-	Truncated []bool    // one per schema list
+	Schema       *schema.Schema
+	Scalars      []string       // one per schema attribute, canonical spelling
+	Lists        [][]Entry      // one per schema list
+	Completeness []Completeness // one per schema list
 }
+
+// Completeness is what a list's signed entries cover (DESIGN.md, Credential): it is signed with
+// them, so a credential never drops an entry silently.
+type Completeness struct {
+	// CompleteSince is "" (null: nothing was left out) or a date D such that the list holds every
+	// entry of the record last present on or after D: for events, dated on or after D; for period
+	// entries, not ended before D. Entries left out for capacity are the ones that ended (or
+	// happened) longest ago, so a family's latest entry, and every entry of a window starting on
+	// or after D, is kept.
+	CompleteSince string `json:"complete_since"`
+	// Incomplete reports that some entry of the record could not be signed (an unmappable code, a
+	// unit without a conversion, …): the list then proves presence (exists) only.
+	Incomplete bool `json:"incomplete"`
+}
+
+// Complete reports whether nothing was left out.
+func (c Completeness) Complete() bool { return c.CompleteSince == "" && !c.Incomplete }
 
 // FieldError is a malformed input: the field it is about and the kind of fault. Its text is built
 // from Field, Reason and Want only, which are fixed by this package, the schema and the code
@@ -75,6 +103,11 @@ const (
 	ReasonMismatch         Reason = "does not match"
 	ReasonNotAsIssued      Reason = "not as issued (re-spelt, reordered or changed below the encoding's precision)"
 	ReasonBeforeIssued     Reason = "before issued_on"
+	ReasonBeforeStart      Reason = "before the entry's start"
+	ReasonNeverSigned      Reason = "never signed (an entry refuted or entered in error is not part of the record: leave it out)"
+	ReasonAfterIssued      Reason = "dated after issued_on (a credential is the record as it stood on issued_on)"
+	ReasonEndAfterIssued   Reason = "dated after issued_on (on issued_on the entry had not ended: leave the end out)"
+	ReasonReissue          Reason = "format version 1 is no longer accepted: ask the issuer to re-issue the credential (version 2 signs the whole record and what it leaves out)"
 )
 
 // Error renders the fault: "field: reason (want …)", without "field: " for an error about a
@@ -152,7 +185,7 @@ func ParseAttributes(s *schema.Schema, data []byte) (*Attributes, error) {
 		}
 		return nil, jsonFieldErr("attributes", err)
 	}
-	a := &Attributes{Schema: s, Scalars: make([]string, len(s.Attributes)), Lists: make([][]Entry, len(s.Lists)), Truncated: make([]bool, len(s.Lists))}
+	a := &Attributes{Schema: s, Scalars: make([]string, len(s.Attributes)), Lists: make([][]Entry, len(s.Lists)), Completeness: make([]Completeness, len(s.Lists))}
 	known := map[string]bool{}
 	for i, attr := range s.Attributes {
 		known[attr.Name] = true
@@ -180,7 +213,13 @@ func ParseAttributes(s *schema.Schema, data []byte) (*Attributes, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.Lists[i], a.Truncated[i] = fitList(l, entries)
+		a.Lists[i], a.Completeness[i] = fitList(l, entries)
+	}
+	if msg, ok := raw["completeness"]; ok {
+		known["completeness"] = true
+		if err := a.readCompleteness(msg); err != nil {
+			return nil, err
+		}
 	}
 	for name := range raw {
 		if !known[name] {
@@ -188,6 +227,41 @@ func ParseAttributes(s *schema.Schema, data []byte) (*Attributes, error) {
 		}
 	}
 	return a, nil
+}
+
+// readCompleteness reads ATTRS.json's optional "completeness" object: an issuer whose own
+// extraction left entries out says so here ({"conditions": {"incomplete": true}}, or a
+// complete_since date), and it is combined with what fitting the lists to their capacity left out.
+func (a *Attributes) readCompleteness(msg json.RawMessage) error {
+	var in map[string]WireCompleteness
+	if err := strictUnmarshal(msg, &in); err != nil {
+		return jsonFieldErr("completeness", err)
+	}
+	for name, w := range in {
+		i, _, ok := a.Schema.List(name)
+		if !ok {
+			return fieldErr("completeness."+name, ReasonNotInSet, "a list of schema "+a.Schema.ID+": "+listNames(a.Schema))
+		}
+		c := Completeness{Incomplete: w.Incomplete}
+		if w.CompleteSince != nil {
+			d, err := encode.Date(*w.CompleteSince)
+			if err != nil {
+				return at("completeness."+name+".complete_since", encodeError(err, wantDate))
+			}
+			c.CompleteSince = encode.DateString(d)
+		}
+		a.Completeness[i] = a.Completeness[i].Combine(c)
+	}
+	return nil
+}
+
+// listNames lists the schema's lists, in schema order.
+func listNames(s *schema.Schema) string {
+	var names []string
+	for _, l := range s.Lists {
+		names = append(names, l.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // attributeNames lists the schema's attributes and lists, in schema order.
@@ -239,12 +313,17 @@ func normaliseScalar(attr schema.Attribute, v string) (string, error) {
 }
 
 type rawEntry struct {
-	Code  string   `json:"code"`
-	Value *float64 `json:"value,omitempty"`
-	Unit  string   `json:"unit,omitempty"`
-	Onset string   `json:"onset,omitempty"`
-	Date  string   `json:"date,omitempty"`
-	Start string   `json:"start,omitempty"`
+	Code               string   `json:"code"`
+	Value              *float64 `json:"value,omitempty"`
+	Unit               string   `json:"unit,omitempty"`
+	Onset              string   `json:"onset,omitempty"`
+	Date               string   `json:"date,omitempty"`
+	Start              string   `json:"start,omitempty"`
+	Abatement          *string  `json:"abatement,omitempty"`
+	End                *string  `json:"end,omitempty"`
+	ClinicalStatus     *string  `json:"clinical_status,omitempty"`
+	VerificationStatus *string  `json:"verification_status,omitempty"`
+	Status             *string  `json:"status,omitempty"`
 }
 
 func parseList(l schema.List, msg json.RawMessage) ([]Entry, error) {
@@ -281,6 +360,18 @@ func parseList(l schema.List, msg json.RawMessage) ([]Entry, error) {
 				return nil, fieldErr(field+"."+name, ReasonNotAField, "the date in "+l.DateField)
 			}
 		}
+		ends := map[string]*string{"abatement": e.Abatement, "end": e.End}
+		for name, v := range ends {
+			if v != nil && name != l.EndField {
+				return nil, fieldErr(field+"."+name, ReasonNotAField, "")
+			}
+		}
+		statuses := map[string]*string{"clinical_status": e.ClinicalStatus, "verification_status": e.VerificationStatus, "status": e.Status}
+		for name, v := range statuses {
+			if v != nil && !(l.Status != nil && name == l.Status.Field) && !(l.Verification != nil && name == l.Verification.Field) {
+				return nil, fieldErr(field+"."+name, ReasonNotAField, "")
+			}
+		}
 		norm, err := NormaliseCode(l.Code, e.Code)
 		if err != nil {
 			return nil, at(field+".code", err)
@@ -291,6 +382,21 @@ func parseList(l schema.List, msg json.RawMessage) ([]Entry, error) {
 			return nil, at(field+"."+l.DateField, encodeError(err, wantDate))
 		}
 		entry.Date = encode.DateString(d)
+		if l.HasEnd() {
+			if entry.End, err = parseEnd(field+"."+l.EndField, ends[l.EndField], d); err != nil {
+				return nil, err
+			}
+		}
+		if l.Status != nil {
+			if entry.Status, err = parseStatus(field, l.Status, statuses[l.Status.Field]); err != nil {
+				return nil, err
+			}
+		}
+		if l.Verification != nil {
+			if entry.Verification, err = parseStatus(field, l.Verification, statuses[l.Verification.Field]); err != nil {
+				return nil, err
+			}
+		}
 		switch {
 		case l.Value && e.Value == nil:
 			return nil, fieldErr(field+".value", ReasonMissing, "")
@@ -319,6 +425,45 @@ func parseList(l schema.List, msg json.RawMessage) ([]Entry, error) {
 		out[i] = entry
 	}
 	return out, nil
+}
+
+// parseEnd reads the end of a period entry: absent (ongoing), "unknown" (EndUnknown) or a date on
+// or after the entry's start.
+func parseEnd(field string, v *string, start uint64) (string, error) {
+	if v == nil {
+		return "", nil
+	}
+	if *v == EndUnknown {
+		return EndUnknown, nil
+	}
+	end, err := encode.Date(*v)
+	if err != nil {
+		return "", at(field, encodeError(err, wantEnd))
+	}
+	if end < start {
+		return "", fieldErr(field, ReasonBeforeStart, "")
+	}
+	return encode.DateString(end), nil
+}
+
+// parseStatus reads an entry status, the enum's default when absent. A status the issuer never
+// signs (a refuted condition, an entry entered in error) is refused: such an entry is not part of
+// the record and is left out, not signed.
+func parseStatus(entryField string, e *schema.EntryEnum, v *string) (string, error) {
+	field := entryField + "." + e.Field
+	if v == nil {
+		return e.Default, nil
+	}
+	for _, never := range e.Never {
+		if strings.EqualFold(*v, never) {
+			return "", fieldErr(field, ReasonNeverSigned, "")
+		}
+	}
+	i, ok := e.Index(*v)
+	if !ok {
+		return "", fieldErr(field, ReasonNotInSet, "one of "+strings.Join(e.Values, ", "))
+	}
+	return e.Values[i-1], nil
 }
 
 // encodeError turns an error of package encode, whose text quotes the offending input (a birth
@@ -360,6 +505,7 @@ func at(field string, err error) error {
 }
 
 const (
+	wantEnd   = "a date YYYY-MM-DD from 1900-01-01 to 2099-12-31, or \"unknown\""
 	wantDate  = "a date YYYY-MM-DD from 1900-01-01 to 2099-12-31"
 	wantValue = "a non-negative number within the range of the code's canonical unit"
 	wantUnit  = "a unit with a known conversion to the code's canonical unit"
@@ -413,16 +559,82 @@ func article(name string) string {
 	return "a " + name
 }
 
-// fitList orders a dated list newest first (stable) and keeps at most the list's capacity,
-// reporting whether entries were dropped; only older entries are ever dropped.
-func fitList(l schema.List, entries []Entry) ([]Entry, bool) {
-	if l.HasDate() {
-		sort.SliceStable(entries, func(i, j int) bool { return entries[i].Date > entries[j].Date })
-	}
+// fitList keeps at most the list's capacity of entries and orders a dated list newest first
+// (stable). When entries must be left out, it leaves out the ones last present longest ago (an
+// event's date, a period's end; an ongoing period, or one that ended on an unknown date, is
+// present now) and says so in the completeness: CompleteSince is the day after the last day an
+// entry left out was present. If even that would leave out an entry still present, the list is
+// Incomplete instead (no date can describe what was left out). Undated lists keep their first
+// entries and are Incomplete when longer than their capacity.
+func fitList(l schema.List, entries []Entry) ([]Entry, Completeness) {
+	var c Completeness
 	if len(entries) > l.Capacity {
-		return entries[:l.Capacity], true
+		if !l.HasDate() {
+			kept := entries[:l.Capacity]
+			sortForTree(l, kept)
+			return kept, Completeness{Incomplete: true}
+		}
+		last := func(e Entry) string {
+			switch {
+			case !l.HasEnd():
+				return e.Date
+			case e.End == "" || e.End == EndUnknown:
+				return "9999-12-31"
+			}
+			return e.End
+		}
+		order := make([]int, len(entries))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(i, j int) bool { return last(entries[order[i]]) > last(entries[order[j]]) })
+		keep := make([]bool, len(entries))
+		for _, i := range order[:l.Capacity] {
+			keep[i] = true
+		}
+		dropped := last(entries[order[l.Capacity]])
+		if dropped == "9999-12-31" {
+			c.Incomplete = true
+		} else {
+			d, _ := encode.Date(dropped)
+			c.CompleteSince = encode.DateString(d + 1)
+		}
+		kept := entries[:0:0]
+		for i, e := range entries {
+			if keep[i] {
+				kept = append(kept, e)
+			}
+		}
+		entries = kept
 	}
-	return entries, false
+	sortForTree(l, entries)
+	return entries, c
+}
+
+// sortForTree puts entries in signing order: by code (as encoded, so a code family is one
+// contiguous block), then by date, entries equal in both keeping their given order (the one listed
+// last is the latest of a same-day pair).
+func sortForTree(l schema.List, entries []Entry) {
+	codes := make(map[string]uint64, len(entries))
+	for _, e := range entries {
+		if _, ok := codes[e.Code]; !ok {
+			codes[e.Code], _ = EncodeCode(l.Code, e.Code) // normalised codes encode
+		}
+	}
+	sort.SliceStable(entries, func(i, j int) bool {
+		ci, cj := codes[entries[i].Code], codes[entries[j].Code]
+		if ci != cj {
+			return ci < cj
+		}
+		return entries[i].Date < entries[j].Date
+	})
+}
+
+// Combine returns the completeness of a list left out both as c and as o says: the later
+// CompleteSince, and Incomplete if either is.
+func (c Completeness) Combine(o Completeness) Completeness {
+	out := Completeness{CompleteSince: max(c.CompleteSince, o.CompleteSince), Incomplete: c.Incomplete || o.Incomplete}
+	return out
 }
 
 // MarshalJSON renders the attributes in the ATTRS.json form, normalised.
@@ -445,6 +657,15 @@ func (a *Attributes) MarshalJSON() ([]byte, error) {
 			m := map[string]any{"code": e.Code, l.DateField: e.Date}
 			if l.Value {
 				m["value"], m["unit"] = *e.Value, e.Unit
+			}
+			if l.HasEnd() && e.End != "" {
+				m[l.EndField] = e.End
+			}
+			if l.Status != nil {
+				m[l.Status.Field] = e.Status
+			}
+			if l.Verification != nil {
+				m[l.Verification.Field] = e.Verification
 			}
 			entries[j] = m
 		}
@@ -492,33 +713,59 @@ func (a *Attributes) Values(h Header) ([]*big.Int, error) {
 			return nil, fieldErr(l.Name, ReasonTooLarge, fmt.Sprintf("at most %d entries", l.Capacity))
 		}
 		set(schema.LengthField(l.Name), u(uint64(len(entries))))
-		if a.Truncated[li] {
-			set(schema.TruncatedField(l.Name), u(1))
-		}
-		for j, e := range entries {
-			field := fmt.Sprintf("%s[%d]", l.Name, j)
-			code, err := EncodeCode(l.Code, e.Code)
+		comp := a.Completeness[li]
+		if comp.CompleteSince != "" {
+			d, err := encode.Date(comp.CompleteSince)
 			if err != nil {
-				return nil, at(field+".code", err)
+				return nil, at("completeness."+l.Name+".complete_since", encodeError(err, wantDate))
 			}
-			set(schema.EntryField(l.Name, j, "code"), u(code))
-			if l.Value {
-				fixed, err := encode.Fixed(e.Code, *e.Value)
-				if err != nil {
-					return nil, at(field+".value", encodeError(err, wantValue))
-				}
-				set(schema.EntryField(l.Name, j, "value"), u(fixed))
+			set(schema.CompleteSinceField(l.Name), u(d))
+		}
+		if comp.Incomplete {
+			set(schema.IncompleteField(l.Name), u(1))
+		}
+		tree, err := a.ListTree(li)
+		if err != nil {
+			return nil, err
+		}
+		root := tree.Root().Hash
+		vals[layout.Index(schema.RootField(l.Name))] = root.BigInt(new(big.Int))
+	}
+	return vals, nil
+}
+
+// datedOnOrBefore checks the snapshot rule (DESIGN.md): a credential is the record as it stood on
+// issued_on, so every entry, and every known end, is dated on or before it. Dates are in normal
+// form (YYYY-MM-DD), so they compare as strings.
+func (a *Attributes) datedOnOrBefore(issuedOn string) error {
+	for li, l := range a.Schema.Lists {
+		for j, e := range a.Lists[li] {
+			field := fmt.Sprintf("%s[%d]", l.Name, j)
+			if l.HasDate() && e.Date > issuedOn {
+				return fieldErr(field+"."+l.DateField, ReasonAfterIssued, "")
 			}
-			if l.HasDate() {
-				d, err := encode.Date(e.Date)
-				if err != nil {
-					return nil, at(field+"."+l.DateField, encodeError(err, wantDate))
-				}
-				set(schema.EntryField(l.Name, j, "date"), u(d))
+			if l.HasEnd() && e.End != "" && e.End != EndUnknown && e.End > issuedOn {
+				return fieldErr(field+"."+l.EndField, ReasonEndAfterIssued, "")
 			}
 		}
 	}
-	return vals, nil
+	return nil
+}
+
+// EncodeEnd encodes the end of a period entry: schema.OngoingEnd for "" (ongoing),
+// schema.UnknownEnd for EndUnknown, else the date.
+func EncodeEnd(end string) (uint64, error) {
+	switch end {
+	case "":
+		return schema.OngoingEnd, nil
+	case EndUnknown:
+		return schema.UnknownEnd, nil
+	}
+	d, err := encode.Date(end)
+	if err != nil {
+		return 0, encodeError(err, wantEnd)
+	}
+	return d, nil
 }
 
 // EncodeScalar encodes one scalar attribute value (or policy constant) of the attribute's type.

@@ -30,8 +30,10 @@ import (
 	"github.com/zkhealth/zkhealth/internal/strictjson"
 )
 
-// Version is the CREDENTIAL.json format version this package writes and reads.
-const Version = 1
+// Version is the CREDENTIAL.json format version this package writes and reads. Version 2 signs
+// each list's completeness and every entry faithfully (statuses, ends); a version-1 credential is
+// refused with a message that says to re-issue it.
+const Version = 2
 
 // MaxSize bounds a CREDENTIAL.json read from anywhere.
 const MaxSize = 256 << 10
@@ -58,8 +60,26 @@ type Credential struct {
 	IssuedOn         string          `json:"issued_on"`
 	ExpiresOn        string          `json:"expires_on"`
 	Attributes       json.RawMessage `json:"attributes"`
-	Truncated        []string        `json:"truncated,omitempty"`
-	Signature        string          `json:"signature"`
+	// Completeness says, for each list, what its signed entries cover (signed with them).
+	Completeness map[string]WireCompleteness `json:"completeness"`
+	Signature    string                      `json:"signature"`
+}
+
+// WireCompleteness is a list's completeness as CREDENTIAL.json writes it: complete_since a date
+// or null (nothing left out), incomplete a boolean.
+type WireCompleteness struct {
+	CompleteSince *string `json:"complete_since"`
+	Incomplete    bool    `json:"incomplete"`
+}
+
+// Wire returns the completeness as CREDENTIAL.json writes it.
+func (c Completeness) Wire() WireCompleteness {
+	w := WireCompleteness{Incomplete: c.Incomplete}
+	if c.CompleteSince != "" {
+		d := c.CompleteSince
+		w.CompleteSince = &d
+	}
+	return w
 }
 
 // Decoded is a parsed, checked credential: its schema, attributes, layout values and commitment,
@@ -100,6 +120,9 @@ func IssueAttributes(key *IssuerKey, a *Attributes, holderCommitment fr.Element,
 	if expires < issued {
 		return nil, fieldErr("expires_on", ReasonBeforeIssued, "")
 	}
+	if err := a.datedOnOrBefore(issuedOn); err != nil {
+		return nil, err
+	}
 	h := Header{HolderCommitment: holderCommitment, IssuedOn: issuedOn, ExpiresOn: expiresOn}
 	if _, err := io.ReadFull(rnd, h.ID[:]); err != nil {
 		return nil, fmt.Errorf("credential id: %w", err)
@@ -130,12 +153,11 @@ func IssueAttributes(key *IssuerKey, a *Attributes, holderCommitment fr.Element,
 		IssuedOn:         issuedOn,
 		ExpiresOn:        expiresOn,
 		Attributes:       attrJSON,
+		Completeness:     map[string]WireCompleteness{},
 		Signature:        hex.EncodeToString(sig),
 	}
 	for i, l := range a.Schema.Lists {
-		if a.Truncated[i] {
-			cred.Truncated = append(cred.Truncated, l.Name)
-		}
+		cred.Completeness[l.Name] = a.Completeness[i].Wire()
 	}
 	return cred, nil
 }
@@ -164,7 +186,10 @@ func Parse(data []byte) (*Credential, error) {
 // Decode checks every field of the credential and re-derives its layout values and commitment from
 // the attributes as written. It does not check the signature: call Verify.
 func (c *Credential) Decode() (*Decoded, error) {
-	if c.Version != Version {
+	switch {
+	case c.Version == 1:
+		return nil, fieldErr("version", ReasonReissue, "")
+	case c.Version != Version:
 		return nil, fieldErr("version", ReasonUnsupported, fmt.Sprintf("%d", Version))
 	}
 	s, err := schema.Get(c.Schema)
@@ -178,12 +203,29 @@ func (c *Credential) Decode() (*Decoded, error) {
 	if !isNormal(c.Attributes, a) {
 		return nil, fieldErr("attributes", ReasonNotAsIssued, "")
 	}
-	for _, name := range c.Truncated {
-		i, _, ok := s.List(name)
+	if len(c.Completeness) != len(s.Lists) {
+		return nil, fieldErr("completeness", ReasonMismatch, "one entry per list of schema "+s.ID+": "+listNames(s))
+	}
+	for i, l := range s.Lists {
+		w, ok := c.Completeness[l.Name]
 		if !ok {
-			return nil, fieldErr("truncated", ReasonNotInSet, "names of lists of schema "+s.ID)
+			return nil, fieldErr("completeness."+l.Name, ReasonMissing, "")
 		}
-		a.Truncated[i] = true
+		if !a.Completeness[i].Complete() {
+			return nil, fieldErr("attributes."+l.Name, ReasonTooLarge, fmt.Sprintf("at most %d entries", l.Capacity))
+		}
+		a.Completeness[i] = Completeness{Incomplete: w.Incomplete}
+		if w.CompleteSince != nil {
+			field := "completeness." + l.Name + ".complete_since"
+			d, err := encode.Date(*w.CompleteSince)
+			if err != nil {
+				return nil, at(field, encodeError(err, wantDate))
+			}
+			if encode.DateString(d) != *w.CompleteSince {
+				return nil, fieldErr(field, ReasonNotAsIssued, "")
+			}
+			a.Completeness[i].CompleteSince = *w.CompleteSince
+		}
 	}
 	var h Header
 	if h.HolderCommitment, err = fieldhash.ParseHex(c.HolderCommitment); err != nil {

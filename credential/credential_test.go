@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"slices"
 	"strings"
@@ -31,7 +32,7 @@ func TestRoundTrip(t *testing.T) {
 			is := issue(t, rnd, tt.schema, tt.attrs)
 			c := is.cred
 			if c.Version != credential.Version || c.Schema != tt.schema.ID || c.Issuer != is.issuer.PublicHex() ||
-				c.IssuedOn != issuedOn || c.ExpiresOn != expiresOn || len(c.Truncated) != 0 {
+				c.IssuedOn != issuedOn || c.ExpiresOn != expiresOn || len(c.Completeness) != len(tt.schema.Lists) {
 				t.Errorf("credential header = %+v", c)
 			}
 			if c.HolderCommitment != fieldhash.Hex(is.holder.Commitment()) {
@@ -96,7 +97,9 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestRoundTripValues pins the encoded values of the CLI.md examples.
+// TestRoundTripValues pins the encoded values of the CLI.md examples: the credential vector's
+// scalars, lengths and completeness, and the leaves its list roots commit to (entries in signing
+// order: by code, then date; a leaf's code is the entry's + 1, so the sentinel's 0 lies below).
 func TestRoundTripValues(t *testing.T) {
 	rnd := seeded(t)
 	cov := issue(t, rnd, schema.Coverage(), testfixture.CoverageAttrs)
@@ -117,17 +120,14 @@ func TestRoundTripValues(t *testing.T) {
 		{d, schema.AttrField("period_start"), new(big.Int).SetUint64(date("2026-01-01"))},
 		{d, schema.AttrField("period_end"), new(big.Int).SetUint64(date("2026-12-31"))},
 		{d, schema.LengthField("service_categories"), big.NewInt(13)},
-		{d, schema.TruncatedField("service_categories"), big.NewInt(0)},
-		{d, schema.EntryField("service_categories", 0, "code"), new(big.Int).SetUint64(x12("30"))},
-		{d, schema.EntryField("service_categories", 12, "code"), new(big.Int).SetUint64(x12("UC"))},
-		{d, schema.EntryField("service_categories", 13, "code"), big.NewInt(0)}, // padding
+		{d, schema.IncompleteField("service_categories"), big.NewInt(0)},
+		{d, schema.CompleteSinceField("service_categories"), big.NewInt(0)},
 	}
 	cli := issue(t, rnd, schema.Clinical(), testfixture.ClinicalAttrs)
 	dc, err := decodeVerify(marshal(t, cli.cred))
 	if err != nil {
 		t.Fatal(err)
 	}
-	icd := func(s string) uint64 { v, _ := encode.ICD10(s); return v }
 	checks = append(checks, []struct {
 		d     *credential.Decoded
 		field string
@@ -136,19 +136,61 @@ func TestRoundTripValues(t *testing.T) {
 		{dc, schema.AttrField("birth_date"), new(big.Int).SetUint64(date("1976-01-16"))},
 		{dc, schema.AttrField("sex"), big.NewInt(2)},
 		{dc, schema.LengthField("conditions"), big.NewInt(2)},
-		{dc, schema.EntryField("conditions", 0, "code"), new(big.Int).SetUint64(icd("E11.9"))},
-		{dc, schema.EntryField("conditions", 0, "date"), new(big.Int).SetUint64(date("2015-03-01"))},
-		{dc, schema.EntryField("conditions", 1, "code"), new(big.Int).SetUint64(icd("I10"))},
-		{dc, schema.EntryField("observations", 0, "value"), big.NewInt(750)},  // 7.5 % × 100
-		{dc, schema.EntryField("observations", 1, "value"), big.NewInt(3000)}, // 30 kg/m2 × 100
-		{dc, schema.EntryField("observations", 0, "code"), big.NewInt(45484)}, // LOINC digits
-		{dc, schema.EntryField("medications", 0, "code"), big.NewInt(860975)}, // RxNorm id
 		{dc, schema.LengthField("medications"), big.NewInt(1)},
-		{dc, schema.EntryField("medications", 1, "code"), big.NewInt(0)}, // padding
 	}...)
 	for _, c := range checks {
 		if got := valueOf(c.d, c.field); got.Cmp(c.want) != 0 {
 			t.Errorf("%s %s = %v, want %v", c.d.Schema.ID, c.field, got, c.want)
+		}
+	}
+
+	icd := func(s string) uint64 { v, _ := encode.ICD10(s); return v }
+	_, sc, _ := d.Schema.List("service_categories")
+	leaves := []struct {
+		d     *credential.Decoded
+		list  string
+		pos   int // leaf position: 0 the sentinel, entries from 1
+		field string
+		want  uint64
+	}{
+		{d, "service_categories", 0, schema.LeafCode, 0},
+		{d, "service_categories", 1, schema.LeafCode, x12("1") + 1},
+		{d, "service_categories", 2, schema.LeafCode, x12("30") + 1},
+		{d, "service_categories", 13, schema.LeafCode, x12("UC") + 1},
+		{d, "service_categories", 14, schema.LeafCode, credential.PaddingCode(sc)},
+		{dc, "conditions", 1, schema.LeafCode, icd("E11.9") + 1},
+		{dc, "conditions", 1, schema.LeafDate, date("2015-03-01")},
+		{dc, "conditions", 1, schema.LeafEnd, schema.OngoingEnd},
+		{dc, "conditions", 1, schema.LeafStatus, 1},       // active
+		{dc, "conditions", 1, schema.LeafVerification, 1}, // confirmed
+		{dc, "conditions", 2, schema.LeafCode, icd("I10") + 1},
+		{dc, "observations", 1, schema.LeafCode, 45484 + 1}, // LOINC digits
+		{dc, "observations", 1, schema.LeafValue, 750},      // 7.5 % × 100
+		{dc, "observations", 2, schema.LeafValue, 3000},     // 30 kg/m2 × 100
+		{dc, "medications", 1, schema.LeafCode, 860975 + 1}, // RxNorm id
+		{dc, "medications", 1, schema.LeafStatus, 1},        // active
+	}
+	for _, c := range leaves {
+		li, l, _ := c.d.Schema.List(c.list)
+		all, err := c.d.Attributes.ListLeaves(li)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := all[c.pos][l.LeafLayout().Index(c.field)]; got.Uint64() != c.want {
+			t.Errorf("%s leaf %d %s = %v, want %d", c.list, c.pos, c.field, got, c.want)
+		}
+	}
+	// the signed root is the tree of those leaves
+	for _, dd := range []*credential.Decoded{d, dc} {
+		for li, l := range dd.Schema.Lists {
+			tree, err := dd.Attributes.ListTree(li)
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := tree.Root()
+			if got := valueOf(dd, schema.RootField(l.Name)); got.Cmp(root.Hash.BigInt(new(big.Int))) != 0 {
+				t.Errorf("%s root %v, the tree's is %v", l.Name, got, root.Hash.String())
+			}
 		}
 	}
 }
@@ -224,14 +266,19 @@ func TestTamper(t *testing.T) {
 			sig[40] ^= 1
 			c["signature"] = hex.EncodeToString(sig)
 		}, false},
-		{"version", func(c, _ map[string]any) { c["version"] = 2 }, false},
+		{"version", func(c, _ map[string]any) { c["version"] = 3 }, false},
+		{"version/1", func(c, _ map[string]any) { c["version"] = 1 }, false},
 		{"attributes/removed", func(c, _ map[string]any) { delete(c, "attributes") }, false},
 		{"unknown field", func(c, _ map[string]any) { c["note"] = "x" }, false},
 	}
 	clinical := append(slices.Clone(header), []mutation{
-		{"truncated", func(c, _ map[string]any) { c["truncated"] = []any{"conditions"} }, true},
-		{"truncated/medications", func(c, _ map[string]any) { c["truncated"] = []any{"medications"} }, true},
-		{"truncated/unknown", func(c, _ map[string]any) { c["truncated"] = []any{"labs"} }, false},
+		{"completeness/incomplete", func(c, _ map[string]any) { completenessOf(c, "conditions")["incomplete"] = true }, true},
+		{"completeness/complete_since", func(c, _ map[string]any) { completenessOf(c, "medications")["complete_since"] = "2020-01-01" }, true},
+		{"completeness/complete_since/respelt", func(c, _ map[string]any) { completenessOf(c, "medications")["complete_since"] = "2020-1-1" }, false},
+		{"completeness/unknown list", func(c, _ map[string]any) {
+			c["completeness"].(map[string]any)["labs"] = map[string]any{"complete_since": nil, "incomplete": false}
+		}, false},
+		{"completeness/removed", func(c, _ map[string]any) { delete(c["completeness"].(map[string]any), "observations") }, false},
 		{"schema", func(c, _ map[string]any) { c["schema"] = "coverage" }, false},
 		{"birth_date", func(_, a map[string]any) { a["birth_date"] = "1976-01-17" }, true},
 		{"sex", func(_, a map[string]any) { a["sex"] = "female" }, true},
@@ -244,14 +291,21 @@ func TestTamper(t *testing.T) {
 		{"conditions/emptied", func(_, a map[string]any) { a["conditions"] = []any{} }, true},
 		{"conditions/absent", func(_, a map[string]any) { delete(a, "conditions") }, false},
 		{"conditions/added", func(_, a map[string]any) {
-			a["conditions"] = append([]any{map[string]any{"code": "I21.9", "onset": "2026-06-01"}}, a["conditions"].([]any)...)
+			a["conditions"] = append(a["conditions"].([]any), map[string]any{"code": "I21.9", "onset": "2026-06-01", "clinical_status": "resolved", "verification_status": "confirmed"})
 		}, true},
+		// entries are written in signing order (code, then date): one out of it is not as issued
 		{"conditions/added/out of order", func(_, a map[string]any) {
-			a["conditions"] = append(a["conditions"].([]any), map[string]any{"code": "I21.9", "onset": "2026-06-01"})
+			a["conditions"] = append([]any{map[string]any{"code": "I21.9", "onset": "2026-06-01", "clinical_status": "resolved", "verification_status": "confirmed"}}, a["conditions"].([]any)...)
 		}, false},
 		{"conditions/added/older", func(_, a map[string]any) {
-			a["conditions"] = append(a["conditions"].([]any), map[string]any{"code": "I21.9", "onset": "2000-06-01"})
+			a["conditions"] = append(a["conditions"].([]any), map[string]any{"code": "I21.9", "onset": "2000-06-01", "clinical_status": "active", "verification_status": "confirmed"})
 		}, true},
+		{"conditions/status", func(_, a map[string]any) { entry(a, "conditions", 0)["clinical_status"] = "resolved" }, true},
+		{"conditions/verification", func(_, a map[string]any) { entry(a, "conditions", 0)["verification_status"] = "differential" }, true},
+		{"conditions/abatement/added", func(_, a map[string]any) { entry(a, "conditions", 0)["abatement"] = "2020-01-01" }, true},
+		{"conditions/status/dropped", func(_, a map[string]any) { delete(entry(a, "conditions", 0), "clinical_status") }, false},
+		{"medications/end/added", func(_, a map[string]any) { entry(a, "medications", 0)["end"] = "2020-01-01" }, true},
+		{"medications/status", func(_, a map[string]any) { entry(a, "medications", 0)["status"] = "stopped" }, true},
 		{"conditions/reordered", func(_, a map[string]any) { slices.Reverse(a["conditions"].([]any)) }, false},
 		{"observations/code", func(_, a map[string]any) { entry(a, "observations", 0)["code"] = "17856-6" }, true},
 		{"observations/value", func(_, a map[string]any) { entry(a, "observations", 0)["value"] = json.Number("7.6") }, true},
@@ -263,15 +317,22 @@ func TestTamper(t *testing.T) {
 		{"observations/unit", func(_, a map[string]any) { entry(a, "observations", 0)["unit"] = "mmol/mol" }, false},
 		{"observations/unit/unknown", func(_, a map[string]any) { entry(a, "observations", 0)["unit"] = "mg/dL" }, false},
 		{"observations/date", func(_, a map[string]any) { entry(a, "observations", 1)["date"] = "2026-10-08" }, true},
-		// Entries with the same date keep the order the issuer signed.
-		{"observations/reordered", func(_, a map[string]any) { slices.Reverse(a["observations"].([]any)) }, true},
+		{"observations/reordered", func(_, a map[string]any) { slices.Reverse(a["observations"].([]any)) }, false},
+		// Entries with the same code and date keep the order the issuer signed (the one listed
+		// last is the latest): one added before its same-day twin is in order, and unsigned.
+		{"observations/same day added", func(_, a map[string]any) {
+			l := a["observations"].([]any)
+			dup := maps.Clone(l[0].(map[string]any))
+			dup["value"] = json.Number("9.1")
+			a["observations"] = append([]any{dup}, l...)
+		}, true},
 		{"medications/code", func(_, a map[string]any) { entry(a, "medications", 0)["code"] = "860976" }, true},
 		{"medications/start", func(_, a map[string]any) { entry(a, "medications", 0)["start"] = "2016-01-02" }, true},
 		{"medications/removed", func(_, a map[string]any) { a["medications"] = []any{} }, true},
 		{"attribute/added", func(_, a map[string]any) { a["height"] = "180" }, false},
 	}...)
 	coverage := append(slices.Clone(header), []mutation{
-		{"truncated", func(c, _ map[string]any) { c["truncated"] = []any{"service_categories"} }, true},
+		{"completeness/incomplete", func(c, _ map[string]any) { completenessOf(c, "service_categories")["incomplete"] = true }, true},
 		{"schema", func(c, _ map[string]any) { c["schema"] = "clinical" }, false},
 		{"payer", func(_, a map[string]any) { a["payer"] = "ACME-HEALTH2" }, true},
 		{"payer/case", func(_, a map[string]any) { a["payer"] = "acme-health" }, true},
@@ -283,18 +344,19 @@ func TestTamper(t *testing.T) {
 		{"status/respelt", func(_, a map[string]any) { a["status"] = "Active" }, false},
 		{"period_start", func(_, a map[string]any) { a["period_start"] = "2025-01-01" }, true},
 		{"period_end", func(_, a map[string]any) { a["period_end"] = "2027-12-31" }, true},
-		{"service_categories/code", func(_, a map[string]any) { a["service_categories"].([]any)[0] = "31" }, true},
+		{"service_categories/code", func(_, a map[string]any) { a["service_categories"].([]any)[0] = "2" }, true},
 		{"service_categories/respelt", func(_, a map[string]any) { a["service_categories"].([]any)[10] = "al" }, false},
 		{"service_categories/swapped", func(_, a map[string]any) {
 			l := a["service_categories"].([]any)
 			l[0], l[1] = l[1], l[0]
-		}, true},
+		}, false},
 		{"service_categories/removed", func(_, a map[string]any) {
 			l := a["service_categories"].([]any)
 			a["service_categories"] = l[:len(l)-1]
 		}, true},
 		{"service_categories/added", func(_, a map[string]any) {
-			a["service_categories"] = append(a["service_categories"].([]any), "99")
+			l := a["service_categories"].([]any) // 1, 30, …, 98, AL, MH, UC: 99 goes before AL
+			a["service_categories"] = slices.Insert(l, 10, any("99"))
 		}, true},
 	}...)
 	tests := []struct {
@@ -486,4 +548,9 @@ func TestDuplicateKeys(t *testing.T) {
 	if _, err := decodeVerify([]byte(orig)); err != nil {
 		t.Errorf("issued credential: %v", err)
 	}
+}
+
+// completenessOf returns the completeness object of a list in a CREDENTIAL.json map.
+func completenessOf(c map[string]any, list string) map[string]any {
+	return c["completeness"].(map[string]any)[list].(map[string]any)
 }

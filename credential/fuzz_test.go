@@ -98,11 +98,11 @@ func checkAttributesRoundTrip(t *testing.T, s *schema.Schema, data []byte) {
 	if err != nil {
 		t.Fatalf("ParseAttributes(MarshalJSON(a)) = %v\n%s", err, js)
 	}
-	for i := range b.Truncated {
-		if b.Truncated[i] {
+	for i := range b.Completeness {
+		if !b.Completeness[i].Complete() {
 			t.Fatalf("the normal form of list %d holds more than its capacity", i)
 		}
-		b.Truncated[i] = a.Truncated[i]
+		b.Completeness[i] = a.Completeness[i]
 	}
 	vals2, err := b.Values(fuzzHeader)
 	if err != nil {
@@ -131,7 +131,7 @@ func FuzzCredentialParse(f *testing.F) {
 		is := issue(f, rnd, tt.s, tt.attrs)
 		f.Add(marshal(f, is.cred))
 	}
-	f.Add([]byte(`{"version": 1, "schema": "clinical", "attributes": {}, "truncated": ["conditions"]}`))
+	f.Add([]byte(`{"version": 2, "schema": "clinical", "attributes": {}, "completeness": {"conditions": {"complete_since": "2020-01-01", "incomplete": true}}}`))
 	f.Add([]byte(`{"version": 1, "schema": "coverage", "id": "00", "issuer": "0x00", "signature": "00"}`))
 	f.Add([]byte(`{"version": 2}`))
 	f.Add([]byte(`null`))

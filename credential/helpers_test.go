@@ -14,8 +14,8 @@ import (
 )
 
 const (
-	issuedOn  = "2026-01-01"
-	expiresOn = "2027-01-01"
+	issuedOn  = "2026-11-01"
+	expiresOn = "2027-11-01"
 )
 
 // seeded returns a deterministic random source and logs its seed.

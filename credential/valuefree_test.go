@@ -60,7 +60,7 @@ func TestFieldMessages(t *testing.T) {
 			"conditions[0].code: malformed (want an ICD-10-CM code)"},
 		{"LOINCGrammar", clin(`, "observations": [{"code": "4548-5", "value": 7.5, "unit": "%", "date": "2026-10-09"}]`),
 			"observations[0].code: wrong check digit (want a LOINC code)"},
-		{"NoCanonicalUnit", clin(`, "observations": [{"code": "2951-2", "value": 140, "unit": "mmol/L", "date": "2026-10-09"}]`),
+		{"NoCanonicalUnit", clin(`, "observations": [{"code": "38265-5", "value": 1, "unit": "{T-score}", "date": "2026-10-09"}]`),
 			"observations[0].code: no canonical unit is known for this LOINC code"},
 		{"Enum", `{"birth_date": "1976-01-16", "sex": "robot"}`, "sex: not an allowed value (want one of female, male, other, unknown)"},
 		{"WrongType", `{"birth_date": "1976-01-16", "sex": 1}`, "sex: want a string"},

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -15,32 +14,16 @@ import (
 
 // Options tune how a bundle becomes attributes.
 type Options struct {
-	// LOINC is the observation code set: only Observations (and Observation components) with one
-	// of these codes enter the credential. At most the observations list's capacity (16) codes,
-	// each with a canonical unit (encode.CanonicalUnit). Nil means DefaultLOINC.
+	// LOINC narrows the observations signed to these codes (each with a canonical unit,
+	// encode.CanonicalUnit). Nil signs every quantitative observation whose code has a canonical
+	// unit. A quantitative observation outside the set is left out and makes the observations list
+	// incomplete: `none` and `latest` over observations are then unprovable.
 	LOINC []string
-	// AsOf (YYYY-MM-DD) is the reference date for choosing which coverage a coverage credential
-	// describes (the one in force on that date, else the most recent). "" means today (UTC).
+	// AsOf (YYYY-MM-DD) is the date the credential describes: its issued_on. A coverage credential
+	// describes the coverage in force on that date (else the most recent); a clinical credential
+	// is the record as it stood on that date (DESIGN.md, Snapshot): entries dated after it are left
+	// out (that is not incompleteness) and an end after it is read as ongoing. "" means today (UTC).
 	AsOf string
-}
-
-// DefaultLOINC is the documented default observation set, 16 codes (the observations list's
-// capacity, so the latest value of every code always fits), in priority order (same-day entries
-// compete for the remaining slots in this order):
-//
-//	4548-4   HbA1c (%)                      2339-0   glucose, blood (mg/dL)
-//	2345-7   glucose, serum/plasma (mg/dL)  39156-5  BMI (kg/m2)
-//	29463-7  body weight (kg)               33914-3  eGFR, MDRD (mL/min/{1.73_m2})
-//	62238-1  eGFR, CKD-EPI                  98979-8  eGFR, CKD-EPI 2021
-//	2160-0   creatinine, serum (mg/dL)      8480-6   systolic blood pressure (mm[Hg])
-//	8462-4   diastolic blood pressure       2093-3   total cholesterol (mg/dL)
-//	18262-6  LDL cholesterol, direct        2085-9   HDL cholesterol
-//	2571-8   triglycerides (mg/dL)          718-7    hemoglobin (g/dL)
-func DefaultLOINC() []string {
-	return []string{
-		"4548-4", "2339-0", "2345-7", "39156-5", "29463-7", "33914-3", "62238-1", "98979-8",
-		"2160-0", "8480-6", "8462-4", "2093-3", "18262-6", "2085-9", "2571-8", "718-7",
-	}
 }
 
 // ErrOption marks an invalid Options value (e.g. a LOINC set with an unknown code). Such errors
@@ -70,11 +53,16 @@ func ParseLOINCSet(s string) ([]string, error) {
 	return checkLOINCSet(out)
 }
 
-// checkLOINCSet validates a LOINC set: 1 to capacity distinct codes, each with a canonical unit.
+// MaxLOINCSet bounds a LOINC set (the canonical-unit table holds fewer codes).
+const MaxLOINCSet = 256
+
+// checkLOINCSet validates a LOINC set: 1 to MaxLOINCSet codes, each with a canonical unit.
 func checkLOINCSet(set []string) ([]string, error) {
-	_, l, _ := schema.Clinical().List("observations")
 	if len(set) == 0 {
 		return nil, optionErrorf("LOINC set: want at least one code")
+	}
+	if len(set) > MaxLOINCSet {
+		return nil, optionErrorf("LOINC set: want at most %d codes", MaxLOINCSet)
 	}
 	seen := map[string]bool{}
 	var out []string
@@ -90,20 +78,22 @@ func checkLOINCSet(set []string) ([]string, error) {
 			out = append(out, c)
 		}
 	}
-	if len(out) > l.Capacity {
-		return nil, optionErrorf("LOINC set: %d codes, the observations list holds %d entries (the latest value of every code must fit)", len(out), l.Capacity)
-	}
 	return out, nil
 }
 
 // rawEntry is one list entry in ATTRS.json form.
 type rawEntry struct {
-	Code  string   `json:"code"`
-	Value *float64 `json:"value,omitempty"`
-	Unit  string   `json:"unit,omitempty"`
-	Onset string   `json:"onset,omitempty"`
-	Date  string   `json:"date,omitempty"`
-	Start string   `json:"start,omitempty"`
+	Code               string   `json:"code"`
+	Value              *float64 `json:"value,omitempty"`
+	Unit               string   `json:"unit,omitempty"`
+	Onset              string   `json:"onset,omitempty"`
+	Date               string   `json:"date,omitempty"`
+	Start              string   `json:"start,omitempty"`
+	Abatement          *string  `json:"abatement,omitempty"`
+	End                *string  `json:"end,omitempty"`
+	ClinicalStatus     string   `json:"clinical_status,omitempty"`
+	VerificationStatus string   `json:"verification_status,omitempty"`
+	Status             string   `json:"status,omitempty"`
 }
 
 // ClinicalAttributes builds the attributes of a `clinical` credential from a FHIR R4 Bundle
@@ -139,12 +129,18 @@ type rawEntry struct {
 // over observations must use codes the issuer's set contains.
 func ClinicalAttributes(bundle []byte, opts Options) (*credential.Attributes, error) {
 	set := opts.LOINC
-	if set == nil {
-		set = DefaultLOINC()
+	if set != nil {
+		var err error
+		if set, err = checkLOINCSet(set); err != nil {
+			return nil, err
+		}
 	}
-	set, err := checkLOINCSet(set)
-	if err != nil {
-		return nil, err
+	snapshot := opts.AsOf
+	if snapshot == "" {
+		snapshot = today()
+	}
+	if _, err := encode.Date(snapshot); err != nil {
+		return nil, optionErrorf("as-of date: want YYYY-MM-DD between 1900-01-01 and 2099-12-31")
 	}
 	b, err := readBundle(bundle)
 	if err != nil {
@@ -168,7 +164,7 @@ func ClinicalAttributes(bundle []byte, opts Options) (*credential.Attributes, er
 	if err != nil {
 		return nil, err
 	}
-	obs, obsTruncated, err := b.observations(set)
+	obs, obsOmitted, err := b.observations(set, snapshot)
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +172,7 @@ func ClinicalAttributes(bundle []byte, opts Options) (*credential.Attributes, er
 	if err != nil {
 		return nil, err
 	}
+	conds, meds = asOfSnapshot(conds, snapshot), asOfSnapshot(meds, snapshot)
 	attrs := map[string]any{"birth_date": birth, "sex": sex, "conditions": conds, "observations": obs, "medications": meds}
 	raw, err := json.Marshal(attrs)
 	if err != nil {
@@ -188,31 +185,52 @@ func ClinicalAttributes(bundle []byte, opts Options) (*credential.Attributes, er
 	}
 	if condIncomplete {
 		i, _, _ := s.List("conditions")
-		a.Truncated[i] = true
+		a.Completeness[i].Incomplete = true
 	}
-	if obsTruncated {
+	if obsOmitted {
 		i, _, _ := s.List("observations")
-		a.Truncated[i] = true
+		a.Completeness[i].Incomplete = true
 	}
 	return a, nil
 }
 
-// conditions reads the active Conditions. incomplete reports an active Condition that could not
-// be expressed in ICD-10-CM.
+// asOfSnapshot keeps the period entries that had started on or before day, reading an end after day
+// as ongoing: on day the entry had not ended.
+func asOfSnapshot(entries []rawEntry, day string) []rawEntry {
+	var out []rawEntry
+	for _, e := range entries {
+		start := e.Onset + e.Start
+		if start > day {
+			continue
+		}
+		for _, end := range []**string{&e.Abatement, &e.End} {
+			if *end != nil && **end != credential.EndUnknown && **end > day {
+				*end = nil
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// conditions reads every Condition of the record that an issuer signs: all clinical statuses,
+// resolved ones included, with their abatement; refuted and entered-in-error ones are not part of
+// the record and are left out. incomplete reports a Condition that could not be expressed in
+// ICD-10-CM.
 func (b *bundle) conditions() (out []rawEntry, incomplete bool, err error) {
-	seen := map[[2]string]bool{}
+	seen := map[string]bool{}
 	for _, r := range b.byType["Condition"] {
 		if err := b.checkPatientRef(r.node, "subject", true); err != nil {
 			return nil, false, err
 		}
+		ver := "confirmed"
 		if vs, ok, err := r.optObject("verificationStatus"); err != nil {
 			return nil, false, err
 		} else if ok {
-			v, err := statusConcept(vs, SystemConditionVer, "unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error")
-			if err != nil {
+			if ver, err = statusConcept(vs, SystemConditionVer, "unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"); err != nil {
 				return nil, false, err
 			}
-			if v == "refuted" || v == "entered-in-error" {
+			if ver == "refuted" || ver == "entered-in-error" {
 				continue
 			}
 		}
@@ -227,9 +245,6 @@ func (b *bundle) conditions() (out []rawEntry, incomplete bool, err error) {
 		if err != nil {
 			return nil, false, err
 		}
-		if st != "active" && st != "recurrence" && st != "relapse" {
-			continue
-		}
 		cn, err := r.object("code")
 		if err != nil {
 			return nil, false, err
@@ -239,21 +254,61 @@ func (b *bundle) conditions() (out []rawEntry, incomplete bool, err error) {
 			return nil, false, err
 		}
 		if unmapped {
-			incomplete = true
+			if !notADiagnosis(cn) {
+				incomplete = true
+			}
 			continue
 		}
 		onset, err := conditionDate(r.node)
 		if err != nil {
 			return nil, false, err
 		}
+		abatement, err := conditionAbatement(r.node, st)
+		if err != nil {
+			return nil, false, err
+		}
 		for _, c := range codes {
-			if k := [2]string{c, onset}; !seen[k] {
-				seen[k] = true
-				out = append(out, rawEntry{Code: c, Onset: onset})
+			e := rawEntry{Code: c, Onset: onset, Abatement: abatement, ClinicalStatus: st, VerificationStatus: ver}
+			k, _ := json.Marshal(e)
+			if !seen[string(k)] {
+				seen[string(k)] = true
+				out = append(out, e)
 			}
 		}
 	}
 	return out, incomplete, nil
+}
+
+// conditionAbatement is the end of a Condition: abatementDateTime, abatementPeriod.end (else
+// .start); nil (ongoing) when absent and the condition is active, recurring or relapsing;
+// credential.EndUnknown when it abated on a date the record does not give (an abatementAge,
+// abatementRange or abatementString, or an inactive, remitted or resolved condition without any).
+func conditionAbatement(r node, clinicalStatus string) (*string, error) {
+	date := func(d string) *string { return &d }
+	if r.has("abatementDateTime") {
+		d, err := r.date("abatementDateTime")
+		return date(d), err
+	}
+	if p, ok, err := r.optObject("abatementPeriod"); err != nil {
+		return nil, err
+	} else if ok {
+		for _, side := range []string{"end", "start"} {
+			if p.has(side) {
+				d, err := p.date(side)
+				return date(d), err
+			}
+		}
+	}
+	for _, other := range []string{"abatementAge", "abatementRange", "abatementString", "abatementPeriod"} {
+		if r.has(other) {
+			return date(credential.EndUnknown), nil
+		}
+	}
+	switch clinicalStatus {
+	case "active", "recurrence", "relapse":
+		return nil, nil
+	}
+	return date(credential.EndUnknown), nil
 }
 
 // statusConcept reads a required-binding status CodeableConcept: its coding in sys, one of allowed.
@@ -272,6 +327,22 @@ func statusConcept(cc node, sys string, allowed ...string) (string, error) {
 		}
 	}
 	return "", mine[0].n.get("code").fail("not a code of %s (%s)", sys, strings.Join(allowed, ", "))
+}
+
+// notADiagnosis reports whether every SNOMED CT coding of a Condition's code is a concept that is
+// not a diagnosis (NotADiagnosis): such a Condition is not part of the conditions list.
+func notADiagnosis(cn node) bool {
+	cs, err := cn.codings()
+	if err != nil {
+		return false
+	}
+	sct := in(cs, SystemSNOMED)
+	for _, c := range sct {
+		if !NotADiagnosis(c.code) {
+			return false
+		}
+	}
+	return len(sct) > 0
 }
 
 // conditionCodes returns the ICD-10-CM codes of a Condition's code: its ICD-10-CM codings, else
@@ -331,24 +402,29 @@ func conditionDate(r node) (string, error) {
 	return "", r.get("onset[x]").fail("required to date the condition: want onsetDateTime, onsetPeriod.start or recordedDate")
 }
 
-// obsCandidate is an observation value in the LOINC set, before selection.
+// obsCandidate is one observation value, in the canonical unit of its code.
 type obsCandidate struct {
 	code  string
 	value float64 // canonical unit, exactly representable at the code's scale
 	date  string
 }
 
-// observations reads the Observations in the LOINC set and selects at most the list's capacity.
-// The list it returns is incomplete (truncated) when entries were dropped for capacity and also
-// when a completed Observation was left out because its code is outside the set or its value
-// cannot be signed: the credential then claims nothing about absence, so no `none` over
-// observations can be proved from it.
-func (b *bundle) observations(set []string) ([]rawEntry, bool, error) {
+// observations reads the quantitative results of the record: every Observation (and Observation
+// component, e.g. blood pressure panels) with status final, amended or corrected and a
+// valueQuantity. A value is signed when its LOINC code has a canonical unit (and, when the issuer
+// narrows the set, is in it) and its unit converts to it; a quantitative result that cannot be
+// signed (no LOINC coding, a code without a canonical unit or outside the issuer's set, a unit
+// without a conversion, a negative or bounded value) is left out and reported: omitted makes the
+// list incomplete, so no `none` or `latest` over observations is provable from it. Results that
+// are not quantities (coded, text, …) are not part of the list and do not count. Entries dated
+// after snapshot are not yet part of the record. Capacity is left to credential.ParseAttributes,
+// which keeps the newest and signs complete_since.
+func (b *bundle) observations(set []string, snapshot string) ([]rawEntry, bool, error) {
 	inSet := map[string]bool{}
 	for _, c := range set {
 		inSet[c] = true
 	}
-	var cands []obsCandidate
+	var out []rawEntry
 	omitted := false
 	seen := map[obsCandidate]bool{}
 	for _, r := range b.byType["Observation"] {
@@ -359,6 +435,9 @@ func (b *bundle) observations(set []string) ([]rawEntry, bool, error) {
 		if err := b.checkPatientRef(r.node, "subject", false); err != nil {
 			return nil, false, err
 		}
+		if st != "final" && st != "amended" && st != "corrected" {
+			continue // not a result (yet), or not part of the record
+		}
 		parts := []node{r.node}
 		comps, err := r.objects("component")
 		if err != nil {
@@ -366,87 +445,52 @@ func (b *bundle) observations(set []string) ([]rawEntry, bool, error) {
 		}
 		parts = append(parts, comps...)
 		date := ""
-		for pi, part := range parts {
+		for _, part := range parts {
+			q, ok, err := part.optObject("valueQuantity")
+			if err != nil {
+				return nil, false, err
+			}
+			if !ok {
+				continue // not a quantitative result: not part of the list
+			}
 			code, err := observationCode(part, inSet)
 			if err != nil {
 				return nil, false, err
-			}
-			if st != "final" && st != "amended" && st != "corrected" {
-				continue
-			}
-			if code == "" {
-				// a panel's own code (part 0 of an observation with components) carries no value
-				omitted = omitted || len(comps) == 0 || pi > 0
-				continue
-			}
-			v, skip, err := quantity(part, code)
-			if err != nil {
-				return nil, false, err
-			}
-			if skip {
-				omitted = true
-				continue
 			}
 			if date == "" {
 				if date, err = observationDate(r.node); err != nil {
 					return nil, false, err
 				}
 			}
+			if date > snapshot {
+				continue // not yet part of the record on the snapshot date
+			}
+			if code == "" {
+				omitted = true
+				continue
+			}
+			v, signable, err := quantity(q, code)
+			if err != nil {
+				return nil, false, err
+			}
+			if !signable {
+				omitted = true
+				continue
+			}
 			c := obsCandidate{code: code, value: v, date: date}
 			if !seen[c] {
 				seen[c] = true
-				cands = append(cands, c)
+				canon, _ := encode.CanonicalUnit(code)
+				out = append(out, rawEntry{Code: code, Value: &v, Unit: canon.Unit, Date: date})
 			}
 		}
 	}
-	rank := map[string]int{}
-	for i, c := range set {
-		rank[c] = i
-	}
-	entries, truncated := selectObservations(cands, rank)
-	return entries, truncated || omitted, nil
+	return out, omitted, nil
 }
 
-// selectObservations keeps at most the list's capacity: the newest entry of each code first,
-// then the other entries newest first, entries of one day in the order of the LOINC set (rank),
-// so the set's order is its priority. Dropped entries are never newer than a kept entry of the
-// same code, so `latest` over any code families sees the true latest entry.
-func selectObservations(cands []obsCandidate, rank map[string]int) ([]rawEntry, bool) {
-	_, l, _ := schema.Clinical().List("observations")
-	sort.SliceStable(cands, func(i, j int) bool {
-		if cands[i].date != cands[j].date {
-			return cands[i].date > cands[j].date
-		}
-		return rank[cands[i].code] < rank[cands[j].code]
-	})
-	keep := make([]bool, len(cands))
-	n := 0
-	newest := map[string]bool{}
-	for i, c := range cands {
-		if !newest[c.code] && n < l.Capacity {
-			newest[c.code], keep[i] = true, true
-			n++
-		}
-	}
-	for i := range cands {
-		if !keep[i] && n < l.Capacity {
-			keep[i] = true
-			n++
-		}
-	}
-	out := make([]rawEntry, 0, n)
-	for i, c := range cands {
-		if keep[i] {
-			canon, _ := encode.CanonicalUnit(c.code)
-			v := c.value
-			out = append(out, rawEntry{Code: c.code, Value: &v, Unit: canon.Unit, Date: c.date})
-		}
-	}
-	return out, len(out) < len(cands)
-}
-
-// observationCode returns the code of an Observation or component that is in the set ("" for
-// none). Every LOINC coding must be valid, and the concept must have one.
+// observationCode returns the LOINC code under which an Observation or component's value can be
+// signed: its first LOINC coding that has a canonical unit and, when the issuer narrows the set,
+// is in it; "" when it has none (no LOINC coding, a malformed or unknown code).
 func observationCode(part node, inSet map[string]bool) (string, error) {
 	cn, err := part.object("code")
 	if err != nil {
@@ -456,48 +500,21 @@ func observationCode(part node, inSet map[string]bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	loinc := in(cs, SystemLOINC)
-	if len(loinc) == 0 {
-		return "", cn.get("coding").fail("no LOINC coding (%s)", SystemLOINC)
-	}
-	found := ""
-	for _, c := range loinc {
+	for _, c := range in(cs, SystemLOINC) {
 		if _, err := encode.LOINC(c.code); err != nil {
-			return "", c.n.get("code").failErr(err, "not a valid LOINC code")
+			continue
 		}
-		if found == "" && inSet[c.code] {
-			found = c.code
+		if _, ok := encode.CanonicalUnit(c.code); ok && (len(inSet) == 0 || inSet[c.code]) {
+			return c.code, nil
 		}
 	}
-	return found, nil
+	return "", nil
 }
 
-// valueTypes are the value[x] choices of Observation other than valueQuantity.
-var valueTypes = []string{"valueCodeableConcept", "valueString", "valueBoolean", "valueInteger", "valueRange", "valueRatio", "valueSampledData", "valueTime", "valueDateTime", "valuePeriod"}
-
-// quantity reads the valueQuantity of an Observation or component with LOINC code, converted to
-// the code's canonical unit. skip reports a missing value with a dataAbsentReason.
-func quantity(part node, code string) (v float64, skip bool, err error) {
-	q, ok, err := part.optObject("valueQuantity")
-	if err != nil {
-		return 0, false, err
-	}
-	if !ok {
-		for _, t := range valueTypes {
-			if part.has(t) {
-				return 0, false, part.get(t).fail("want valueQuantity for an observation of the LOINC set")
-			}
-		}
-		if dar, ok, err := part.optObject("dataAbsentReason"); err != nil {
-			return 0, false, err
-		} else if ok {
-			if _, err := dar.codings(); err != nil {
-				return 0, false, err
-			}
-			return 0, true, nil
-		}
-		return 0, false, part.get("value[x]").fail("required element missing (and no dataAbsentReason)")
-	}
+// quantity reads a valueQuantity of LOINC code, converted to the code's canonical unit. signable
+// is false for a value that cannot be signed: a bounded value (<, >…), no unit, a unit without a
+// conversion, a negative or unrepresentable value. A Quantity that is not well-formed is an error.
+func quantity(q node, code string) (v float64, signable bool, err error) {
 	value, err := q.number("value")
 	if err != nil {
 		return 0, false, err
@@ -506,13 +523,12 @@ func quantity(part node, code string) (v float64, skip bool, err error) {
 		if _, err := q.statusCode("comparator", "<", "<=", ">=", ">"); err != nil {
 			return 0, false, err
 		}
-		return 0, false, q.get("comparator").fail("a bounded value (<, <=, >=, >) cannot be signed as a number")
+		return 0, false, nil
 	}
 	unit, _, err := q.optStr("unit")
 	if err != nil {
 		return 0, false, err
 	}
-	unitNode := q.get("unit")
 	sys, _, err := q.optStr("system")
 	if err != nil {
 		return 0, false, err
@@ -522,23 +538,20 @@ func quantity(part node, code string) (v float64, skip bool, err error) {
 		return 0, false, err
 	}
 	if ucum != "" && sys == SystemUCUM {
-		unit, unitNode = ucum, q.get("code")
+		unit = ucum
 	}
 	if unit == "" {
-		return 0, false, unitNode.fail("required to convert the value to its canonical unit")
+		return 0, false, nil
 	}
 	fixed, err := encode.Quantity(code, value, unit)
-	switch {
-	case errors.Is(err, encode.ErrUnknownUnit):
-		return 0, false, unitNode.failErr(err, "unit has no known conversion to the canonical unit of the observation's LOINC code")
-	case err != nil:
-		return 0, false, q.get("value").failErr(err, "value not representable (negative, not finite or too large)")
+	if err != nil {
+		return 0, false, nil
 	}
 	f, err := encode.Float(code, fixed)
 	if err != nil {
-		return 0, false, q.get("value").failErr(err, "value not representable")
+		return 0, false, nil
 	}
-	return f, false, nil
+	return f, true, nil
 }
 
 // observationDate is effectiveDateTime, effectiveInstant or effectivePeriod.start (else .end).
@@ -564,12 +577,13 @@ func observationDate(r node) (string, error) {
 // medications reads MedicationRequests and MedicationStatements.
 func (b *bundle) medications() ([]rawEntry, error) {
 	var out []rawEntry
-	seen := map[[2]string]bool{}
-	add := func(codes []string, start string) {
+	seen := map[string]bool{}
+	add := func(codes []string, start string, end *string, status string) {
 		for _, c := range codes {
-			if k := [2]string{c, start}; !seen[k] {
-				seen[k] = true
-				out = append(out, rawEntry{Code: c, Start: start})
+			e := rawEntry{Code: c, Start: start, End: end, Status: status}
+			if k, _ := json.Marshal(e); !seen[string(k)] {
+				seen[string(k)] = true
+				out = append(out, e)
 			}
 		}
 	}
@@ -585,7 +599,8 @@ func (b *bundle) medications() ([]rawEntry, error) {
 		if err := b.checkPatientRef(r.node, "subject", true); err != nil {
 			return nil, err
 		}
-		if st == "cancelled" || st == "draft" || st == "entered-in-error" || intent == "proposal" || intent == "plan" || intent == "option" {
+		// a proposal, plan or option is not a medication order; entered-in-error is not part of the record
+		if st == "entered-in-error" || intent == "proposal" || intent == "plan" || intent == "option" {
 			continue
 		}
 		codes, err := b.medicationCodes(r)
@@ -596,7 +611,7 @@ func (b *bundle) medications() ([]rawEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		add(codes, start)
+		add(codes, start, medicationEnd(st, ""), st)
 	}
 	for _, r := range b.byType["MedicationStatement"] {
 		st, err := r.statusCode("status", "active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown", "not-taken")
@@ -606,7 +621,7 @@ func (b *bundle) medications() ([]rawEntry, error) {
 		if err := b.checkPatientRef(r.node, "subject", true); err != nil {
 			return nil, err
 		}
-		if st == "entered-in-error" || st == "intended" || st == "not-taken" {
+		if st == "entered-in-error" {
 			continue
 		}
 		codes, err := b.medicationCodes(r)
@@ -617,9 +632,32 @@ func (b *bundle) medications() ([]rawEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		add(codes, start)
+		end := ""
+		if p, ok, err := r.optObject("effectivePeriod"); err != nil {
+			return nil, err
+		} else if ok && p.has("end") {
+			if end, err = p.date("end"); err != nil {
+				return nil, err
+			}
+		}
+		add(codes, start, medicationEnd(st, end), st)
 	}
 	return out, nil
+}
+
+// medicationEnd is the end of a medication entry: the recorded end date when there is one; nil
+// (ongoing) while active or on hold; credential.EndUnknown for one that ended (completed, stopped,
+// cancelled, …) on a date the record does not give. A MedicationRequest records no end of use.
+func medicationEnd(status, end string) *string {
+	if end != "" {
+		return &end
+	}
+	switch status {
+	case "active", "on-hold":
+		return nil
+	}
+	u := credential.EndUnknown
+	return &u
 }
 
 // statementDate is a MedicationStatement's effectiveDateTime, effectivePeriod.start or dateAsserted.

@@ -22,7 +22,7 @@ const GenericServiceType = "30"
 // cmsTypeOfService maps CMS type-of-service codes (Blue Button line_cms_type_srvc_cd, the
 // categories of Synthea's ExplanationOfBenefit items) to X12 service type codes (X12 005010
 // EB03). Only codes whose meaning is the same on both sides are listed; any other CMS code
-// leaves service_categories incomplete (marked truncated).
+// leaves service_categories incomplete.
 var cmsTypeOfService = map[string]string{
 	"0": "10", // whole blood → Blood Charges
 	"1": "1",  // medical care → Medical Care
@@ -83,7 +83,7 @@ func (c *coverageRecord) key() string {
 //     balances (benefitBalance[].category) of ExplanationOfBenefits whose focal insurance is that
 //     coverage: X12 codes (systems https://x12.org/codes/service-type-codes and
 //     http://terminology.hl7.org/CodeSystem/ex-benefitcategory) as they are, CMS type-of-service
-//     codes through a table of same-meaning codes. An unmapped CMS code marks the list truncated;
+//     codes through a table of same-meaning codes. An unmapped CMS code marks the list incomplete;
 //     so does having more than 16 codes. The list says which services were billed to the
 //     coverage: prove `exists`, never `none`, on it.
 //
@@ -136,7 +136,7 @@ func CoverageAttributes(bundle []byte, opts Options) (*credential.Attributes, er
 	}
 	if best.incomplete {
 		i, _, _ := s.List("service_categories")
-		a.Truncated[i] = true
+		a.Completeness[i].Incomplete = true
 	}
 	return a, nil
 }

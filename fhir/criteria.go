@@ -573,7 +573,7 @@ func timeFromEvent(ch node) (*int, string, error) {
 		return nil, "timeFromEvent unit is not a time unit (d, wk, mo, a)", nil
 	}
 	days := int(math.Round(length * f))
-	if days > schema.NoWindow-1 {
+	if days > encode.MaxDate {
 		return nil, "timeFromEvent window too long", nil
 	}
 	return &days, "", nil
@@ -764,7 +764,9 @@ func (c *criteria) observationRange(ch node, tcs []coding, holder node, within *
 	}
 	top := uint64(math.MaxUint32)
 	lo, hi := uint64(0), top
-	bound := func(q node) (uint64, string, error) {
+	// bound reads one bound rounded as round says: inward, so the range never admits a value the
+	// criterion excludes (DESIGN.md: value bounds never widen).
+	bound := func(q node, round encode.Rounding) (uint64, string, error) {
 		v, err := q.number("value")
 		if err != nil {
 			return 0, "", err
@@ -774,7 +776,7 @@ func (c *criteria) observationRange(ch node, tcs []coding, holder node, within *
 			canon, _ := encode.CanonicalUnit(code)
 			unit = canon.Unit
 		}
-		f, err := encode.Quantity(code, v, unit)
+		f, err := encode.QuantityBound(code, v, unit, round)
 		switch {
 		case errors.Is(err, encode.ErrUnknownUnit):
 			return 0, "the unit has no known conversion to the canonical unit of " + code, nil
@@ -813,7 +815,7 @@ func (c *criteria) observationRange(ch node, tcs []coding, holder node, within *
 
 // age converts an age characteristic (Range or Quantity in whole years).
 func (c *criteria) age(ch, holder node, exclude bool, text string) ([]policy.Predicate, error) {
-	years := func(q node) (int, string, error) {
+	years := func(q node, _ encode.Rounding) (int, string, error) {
 		v, err := q.number("value")
 		if err != nil {
 			return 0, "", err
@@ -864,9 +866,10 @@ func (c *criteria) age(ch, holder node, exclude bool, text string) ([]policy.Pre
 
 // valueBounds reads a characteristic's value as closed bounds: a valueRange (low, high; either may
 // be absent, an open bound is nil) or a valueQuantity with an optional comparator. read converts one
-// Quantity; a non-empty reason says why it cannot (the criterion is then reported unsupported).
-// present is false when the holder has neither value.
-func valueBounds[T ~int | ~uint64](holder node, read func(node) (T, string, error)) (lo, hi *T, reason string, present bool, err error) {
+// Quantity, rounding a value between two representable ones as it is told: a low bound up and a high
+// bound down (integer reads ignore it); a non-empty reason says why it cannot (the criterion is then
+// reported unsupported). present is false when the holder has neither value.
+func valueBounds[T ~int | ~uint64](holder node, read func(node, encode.Rounding) (T, string, error)) (lo, hi *T, reason string, present bool, err error) {
 	if r, ok, err := holder.optObject("valueRange"); err != nil {
 		return nil, nil, "", false, err
 	} else if ok {
@@ -878,7 +881,11 @@ func valueBounds[T ~int | ~uint64](holder node, read func(node) (T, string, erro
 			if !ok {
 				continue
 			}
-			v, reason, err := read(q)
+			round := encode.RoundUp
+			if side == "high" {
+				round = encode.RoundDown
+			}
+			v, reason, err := read(q, round)
 			if err != nil || reason != "" {
 				return nil, nil, reason, true, err
 			}
@@ -894,31 +901,37 @@ func valueBounds[T ~int | ~uint64](holder node, read func(node) (T, string, erro
 	if err != nil || !ok {
 		return nil, nil, "", false, err
 	}
-	v, reason, err := read(q)
-	if err != nil || reason != "" {
-		return nil, nil, reason, true, err
-	}
 	cmp := ""
 	if q.has("comparator") {
 		if cmp, err = q.statusCode("comparator", "<", "<=", ">=", ">"); err != nil {
 			return nil, nil, "", true, err
 		}
 	}
+	// up and down are the value rounded up and down to the encoding's precision (equal when it is
+	// representable); a strict comparison steps past the value itself.
+	up, reason, err := read(q, encode.RoundUp)
+	if err != nil || reason != "" {
+		return nil, nil, reason, true, err
+	}
+	down, reason, err := read(q, encode.RoundDown)
+	if err != nil || reason != "" {
+		return nil, nil, reason, true, err
+	}
 	switch cmp {
 	case "":
-		lo, hi = &v, &v
+		lo, hi = &up, &down
 	case ">=":
-		lo = &v
+		lo = &up
 	case ">":
-		w := v + 1
+		w := down + 1
 		lo = &w
 	case "<=":
-		hi = &v
+		hi = &down
 	case "<":
-		if v == 0 {
+		if up == 0 {
 			return nil, nil, "< 0 can never hold", true, nil
 		}
-		w := v - 1
+		w := up - 1
 		hi = &w
 	}
 	return lo, hi, "", true, nil

@@ -84,7 +84,7 @@ func TestPolicyFromR4Group(t *testing.T) {
 		groupChar(disease, `"valueReference": {"reference": "Condition/x"}`, false),
 		`{"code": `+disease+`, "valueCodeableConcept": `+concept(SystemICD10CM, "I10")+`, "exclude": false, "period": {"start": "2020-01-01"}}`,
 		groupChar(hba1cCode, `"valueCodeableConcept": `+concept(SystemSNOMED, "75540009"), false),
-		groupChar(concept(SystemLOINC, "14959-1"), `"valueQuantity": `+qty("30", "mg/g"), false),
+		groupChar(concept(SystemLOINC, "788-0"), `"valueQuantity": `+qty("14", "%"), false), // RDW: no canonical unit
 	))
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +96,7 @@ func TestPolicyFromR4Group(t *testing.T) {
 	  {"attribute": "age", "op": "between", "value": [18, 75]},
 	  {"attribute": "sex", "op": "in", "value": ["female", "male"]},
 	  {"list": "conditions", "match": "exists", "code": ["E11"]},
-	  {"list": "observations", "match": "latest", "code": ["4548-4"], "value": [7, 10.5]},
+	  {"list": "observations", "match": "latest", "code": ["4548-4"], "value": [7.01, 10.5]},
 	  {"list": "conditions", "match": "none", "code": ["I21-I22"]},
 	  {"list": "medications", "match": "exists", "code": ["860975"]},
 	  {"list": "conditions", "match": "none", "code": ["E10"]},
@@ -176,21 +176,24 @@ func TestPolicyFromR5EvidenceVariable(t *testing.T) {
 	}
 }
 
-// TestCriteriaUnitBoundary: an HbA1c bound written in mmol/mol and a lab value reported in
-// mmol/mol meet at the same canonical boundary, both ways.
+// TestCriteriaUnitBoundary: an HbA1c bound written in mmol/mol is converted to % and rounded
+// inward (53 mmol/mol = 7.0004 % becomes a low bound of 7.01 %), so no value below the bound as
+// written is admitted. A lab value reported in mmol/mol is converted and rounded to the nearest
+// 0.01 % by the issuer: 53 mmol/mol signs as 7.00 % and no longer meets the bound (it lost its
+// 0.0004 % to the encoding); 53.1 mmol/mol signs as 7.01 % and does.
 func TestCriteriaUnitBoundary(t *testing.T) {
 	p, _, err := PolicyFromFHIR(ev(`{"definitionByTypeAndValue": {"type": ` + hba1cCode + `, "valueQuantity": {"value": 53, "comparator": ">=", "unit": "mmol/mol"}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var rng []float64
-	if err := json.Unmarshal(p.Predicates[0].Value, &rng); err != nil || rng[0] != 7.0 {
-		t.Fatalf("range %v %v, want low 7.0", rng, err)
+	if err := json.Unmarshal(p.Predicates[0].Value, &rng); err != nil || rng[0] != 7.01 {
+		t.Fatalf("range %v %v, want low 7.01", rng, err)
 	}
 	for _, tc := range []struct {
 		mmol float64
 		ok   bool
-	}{{53, true}, {52.95, true}, {52.9, false}, {120, true}} { // 52.95 → 6.99573 → 7.00
+	}{{53.1, true}, {53, false}, {52.9, false}, {120, true}} { // 53.1 → 7.0096 → 7.01; 53 → 7.0004 → 7.00
 		a, err := ClinicalAttributes(bundleOf(obs("4548-4", "2026-01-01", tc.mmol, "mmol/mol")), Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -204,15 +207,11 @@ func TestCriteriaUnitBoundary(t *testing.T) {
 // satisfies evaluates the policy natively on the attributes.
 func satisfies(t *testing.T, a *credential.Attributes, p *policy.Policy, asOf string) bool {
 	t.Helper()
-	vals, err := a.Values(credential.Header{IssuedOn: "2020-01-01", ExpiresOn: "2030-01-01"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	c, err := p.Compile(asOf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	failing, err := c.Evaluate(vals)
+	failing, err := c.Evaluate(a)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,10 +100,18 @@ func listOf(t *testing.T, a *credential.Attributes, name string) []credential.En
 	return a.Lists[i]
 }
 
+// truncated reports whether a list left anything out (complete_since set, or incomplete).
 func truncated(t *testing.T, a *credential.Attributes, name string) bool {
 	t.Helper()
 	i, _, _ := a.Schema.List(name)
-	return a.Truncated[i]
+	return !a.Completeness[i].Complete()
+}
+
+// completenessOf returns a list's completeness.
+func completenessOf(t *testing.T, a *credential.Attributes, name string) credential.Completeness {
+	t.Helper()
+	i, _, _ := a.Schema.List(name)
+	return a.Completeness[i]
 }
 
 func scalar(t *testing.T, a *credential.Attributes, name string) string {
@@ -117,10 +125,14 @@ func scalar(t *testing.T, a *credential.Attributes, name string) string {
 
 // latest returns the newest entry with the code ("" date when none).
 func latest(entries []credential.Entry, code string) (credential.Entry, bool) {
-	for _, e := range entries { // newest first
+	// signing order: by code, then date, so a code's latest is its last entry (DESIGN.md: among
+	// same-dated entries, the one listed last)
+	var found credential.Entry
+	ok := false
+	for _, e := range entries {
 		if e.Code == code {
-			return e, true
+			found, ok = e, true
 		}
 	}
-	return credential.Entry{}, false
+	return found, ok
 }

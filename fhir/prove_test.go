@@ -77,11 +77,11 @@ func TestProveFromFHIR(t *testing.T) {
 	}
 	testfixture.Quiet()
 	dir := testfixture.KeysDir(t, keys.Groth16, schema.Clinical(), schema.Coverage())
-	pr, err := prover.New(dir, keys.Groth16, []string{"clinical-v1", "coverage-v1"}, 2)
+	pr, err := prover.New(dir, keys.Groth16, schema.CircuitIDs(), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := verifier.New(dir, []string{"clinical-v1", "coverage-v1"}, keys.Groth16)
+	v, err := verifier.New(dir, schema.CircuitIDs(), keys.Groth16)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +96,8 @@ func TestProveFromFHIR(t *testing.T) {
 		failing  int // -1: satisfied; else the predicate the prover names
 		prove    bool
 	}{
+		// The whole record is signed (observations hold 1,294 entries): the latest HbA1c of each
+		// fixture is in the credential, and so is every earlier one.
 		{"latest HbA1c 7.5 % proves", louis, false, t2dm("latest"), -1, true},
 		{"latest HbA1c 6.07 % cannot", fabian, false, t2dm("latest"), 1, false},
 		{"earlier 7.57 % proves exists", fabian, false, t2dm("exists"), -1, true},

@@ -163,7 +163,7 @@ func (v *Verification) common(resourceType string) (*common, error) {
 		if err != nil {
 			return nil, fmt.Errorf("fhir: %s: %w", resourceType, err)
 		}
-		hash = fieldhash.Hex(c.Hash)
+		hash = fieldhash.Hex(c.Assigned.Hash)
 	}
 	c := &common{
 		extension: []fExtension{{URL: ExtPolicyHash, ValueString: hash}, {URL: ExtScope, ValueString: v.Policy.Scope}},

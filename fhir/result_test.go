@@ -145,7 +145,7 @@ func TestCoverageEligibilityResponse(t *testing.T) {
 				t.Errorf("patient %+v does not carry the nullifier", r.Patient)
 			}
 			c, _ := p.Compile("2026-11-22")
-			if !hasExtension(r.Extension, ExtPolicyHash, fieldhash.Hex(c.Hash)) {
+			if !hasExtension(r.Extension, ExtPolicyHash, fieldhash.Hex(c.Assigned.Hash)) {
 				t.Errorf("no policy hash extension: %s", out)
 			}
 			if tc.v.Valid {
@@ -206,7 +206,7 @@ func TestResearchSubject(t *testing.T) {
 				t.Errorf("period %+v", r.Period)
 			}
 			c, _ := tc.v.Policy.Compile(tc.v.AsOf)
-			if !hasExtension(r.Extension, ExtPolicyHash, fieldhash.Hex(c.Hash)) {
+			if !hasExtension(r.Extension, ExtPolicyHash, fieldhash.Hex(c.Assigned.Hash)) {
 				t.Errorf("no policy hash: %s", out)
 			}
 			if !tc.v.Valid && !hasExtension(r.Extension, ExtVerifyReason, tc.v.Reason) {

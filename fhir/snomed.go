@@ -105,3 +105,65 @@ func SNOMEDMap() []SNOMEDMapping {
 	sort.Slice(out, func(i, j int) bool { return out[i].SNOMED < out[j].SNOMED })
 	return out
 }
+
+// notDiagnosesCSV lists SNOMED CT concepts Synthea emits as Conditions that are not diagnoses and
+// have no ICD-10-CM code; its header comments say why leaving them out is sound.
+//
+//go:embed snomed_not_diagnoses.csv
+var notDiagnosesCSV string
+
+// notDiagnoses is the parsed list, keyed by SCTID. Built once at init, never mutated.
+var notDiagnoses = mustParseNotDiagnoses(notDiagnosesCSV)
+
+func mustParseNotDiagnoses(data string) map[string]string {
+	m, err := parseNotDiagnoses(data)
+	if err != nil {
+		panic("fhir: shipped list of SNOMED CT concepts that are not diagnoses: " + err.Error())
+	}
+	return m
+}
+
+// parseNotDiagnoses reads snomed,term,reason,source rows into SCTID → term.
+func parseNotDiagnoses(data string) (map[string]string, error) {
+	r := csv.NewReader(strings.NewReader(data))
+	r.Comment = '#'
+	r.FieldsPerRecord = 4
+	header, err := r.Read()
+	if err != nil {
+		return nil, err
+	}
+	if strings.Join(header, ",") != "snomed,term,reason,source" {
+		return nil, fmt.Errorf("unexpected header %q", header)
+	}
+	m := map[string]string{}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return m, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, err := encode.SNOMED(rec[0]); err != nil {
+			return nil, fmt.Errorf("concept %s: %v", rec[0], err)
+		}
+		if rec[2] == "" || rec[3] == "" {
+			return nil, fmt.Errorf("concept %s: a reason and a source are required", rec[0])
+		}
+		if _, dup := m[rec[0]]; dup {
+			return nil, fmt.Errorf("concept %s listed twice", rec[0])
+		}
+		if _, mapped := snomedMap[rec[0]]; mapped {
+			return nil, fmt.Errorf("concept %s is both mapped and not a diagnosis", rec[0])
+		}
+		m[rec[0]] = rec[1]
+	}
+}
+
+// NotADiagnosis reports whether a SNOMED CT concept is one that is not a diagnosis and has no
+// ICD-10-CM code (employment or education status, …): a Condition coded only with such concepts
+// is outside the conditions list and is left out without making the list incomplete.
+func NotADiagnosis(sctid string) bool {
+	_, ok := notDiagnoses[sctid]
+	return ok
+}

@@ -1,6 +1,8 @@
 package fhir
 
 import (
+	"encoding/csv"
+	"os"
 	"strings"
 	"testing"
 
@@ -66,5 +68,55 @@ func TestSNOMEDMapData(t *testing.T) {
 		if _, err := parseSNOMEDMap(bad.csv); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%s: got %v, want %q", bad.name, err, bad.want)
 		}
+	}
+}
+
+// TestSyntheaConditionCodesCovered: every SNOMED CT code Synthea's modules emit as a Condition
+// (testdata/synthea_condition_codes.csv, with the modules that emit each) is either mapped to
+// ICD-10-CM or listed as not a diagnosis, so a Synthea patient's conditions list is not marked
+// incomplete for want of a map row.
+func TestSyntheaConditionCodesCovered(t *testing.T) {
+	data, err := os.ReadFile("testdata/synthea_condition_codes.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := csv.NewReader(strings.NewReader(string(data)))
+	r.Comment = '#'
+	recs, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapped, skipped := 0, 0
+	for _, rec := range recs[1:] {
+		_, ok := SNOMEDToICD10CM(rec[0])
+		switch {
+		case ok:
+			mapped++
+		case NotADiagnosis(rec[0]):
+			skipped++
+		default:
+			t.Errorf("Synthea condition %s (%s, from %s) is neither mapped nor listed as not a diagnosis", rec[0], rec[1], rec[2])
+		}
+	}
+	t.Logf("%d Synthea condition codes: %d mapped to ICD-10-CM, %d not diagnoses", len(recs)-1, mapped, skipped)
+}
+
+// TestNotADiagnosisIsLeftOutSoundly: a Condition coded only with a concept that is not a
+// diagnosis is left out without marking the list incomplete; an unknown concept still marks it.
+func TestNotADiagnosisIsLeftOutSoundly(t *testing.T) {
+	employed := cond("active", SystemSNOMED, "160903007", "2020-01-01") // Full-time employment (finding)
+	a, err := ClinicalAttributes(bundleOf(employed), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(listOf(t, a, "conditions")); n != 0 || truncated(t, a, "conditions") {
+		t.Fatalf("%d conditions, incomplete %v; want 0, complete", n, truncated(t, a, "conditions"))
+	}
+	a, err = ClinicalAttributes(bundleOf(employed, cond("active", SystemSNOMED, "999999999", "2020-01-01")), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !completenessOf(t, a, "conditions").Incomplete {
+		t.Fatal("an unmapped concept did not mark the list incomplete")
 	}
 }

@@ -1,9 +1,8 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/json"
-	"fmt"
-	"math/big"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -14,30 +13,30 @@ import (
 	"github.com/zkhealth/zkhealth/schema"
 )
 
-// Compiled is a policy compiled for one as-of date: the schema's policy-layout values (what the
-// circuit receives as private input) and the policy hash (its public input).
+// Compiled is a policy compiled for one as-of date: its predicates as typed values (what the
+// native evaluator reads) and its layout for the smallest circuit of its schema's ladder that holds
+// it (what the circuit receives: For lays it out for any other).
 type Compiled struct {
 	Schema *schema.Schema
 	Policy *Policy
-	// Values are in the order of Schema.PolicyLayout().Fields.
-	Values []*big.Int
+	// Preds are the predicates in the policy's order.
+	Preds []Pred
+	// MaxAge bounds as_of − issued_on in days (NoMaxAge: unlimited).
+	MaxAge uint64
 	AsOf   uint64
 	Scope  fr.Element
-	Hash   fr.Element
+	// Assigned is the layout for the smallest circuit that holds the policy.
+	Assigned *Assigned
 }
 
 // interval is a closed range [lo, hi] of encoded values.
-type interval struct{ lo, hi uint64 }
+type interval = Interval
 
-// compiler accumulates the pools shared by all predicates while compiling one policy.
+// compiler compiles one policy's predicates into typed values.
 type compiler struct {
-	s        *schema.Schema
-	layout   *schema.Layout
-	vals     []*big.Int
-	asOf     time.Time
-	families [][]interval // per list
-	ranges   [][]interval // per list
-	setPool  []fr.Element
+	s    *schema.Schema
+	asOf time.Time
+	day  uint64 // asOf encoded
 }
 
 // Compile validates the policy against its schema and compiles it for asOf (YYYY-MM-DD): age bounds
@@ -47,6 +46,15 @@ func (p *Policy) Compile(asOf string) (*Compiled, error) {
 	s, err := p.SchemaOf()
 	if err != nil {
 		return nil, err
+	}
+	return p.CompileFor(s, asOf)
+}
+
+// CompileFor compiles the policy against schema s (a shipped schema, or a variant of one for
+// measurement) for asOf, as Compile does.
+func (p *Policy) CompileFor(s *schema.Schema, asOf string) (*Compiled, error) {
+	if s.ID != p.Schema {
+		return nil, invalid("schema: the policy is for %s, not %s", p.Schema, s.ID)
 	}
 	asOfDay, err := encode.Date(asOf)
 	if err != nil {
@@ -62,81 +70,70 @@ func (p *Policy) Compile(asOf string) (*Compiled, error) {
 	if len(p.Predicates) == 0 {
 		return nil, invalid("predicates: a policy needs at least one predicate")
 	}
-	if len(p.Predicates) > s.Predicates {
-		return nil, invalid("predicates: %d predicates, the %s circuit holds %d", len(p.Predicates), s.Circuit, s.Predicates)
-	}
-	layout := s.PolicyLayout()
-	c := &compiler{s: s, layout: layout, vals: make([]*big.Int, len(layout.Fields)), asOf: asOfTime, families: make([][]interval, len(s.Lists)), ranges: make([][]interval, len(s.Lists))}
-	for i := range c.vals {
-		c.vals[i] = new(big.Int)
-	}
+	c := &compiler{s: s, asOf: asOfTime, day: asOfDay}
+	out := &Compiled{Schema: s, Policy: p, AsOf: asOfDay, Scope: fieldhash.String(p.Scope)}
+	needsFresh := false
 	for i, pred := range p.Predicates {
-		if err := c.predicate(i, pred); err != nil {
+		cp, err := c.predicate(i, pred)
+		if err != nil {
 			return nil, &PredicateError{Index: i, Predicate: pred.String(), Err: err}
 		}
-	}
-	for li, l := range s.Lists {
-		for k, iv := range c.families[li] {
-			c.set(schema.FamilyField(l.Name, k, "lo"), iv.lo)
-			c.set(schema.FamilyField(l.Name, k, "hi"), iv.hi)
+		if cp.List != nil && (cp.List.Match == None || cp.List.Window.Kind != NoWindow) {
+			needsFresh = true
 		}
-		for k, iv := range c.ranges[li] {
-			c.set(schema.RangeField(l.Name, k, "lo"), iv.lo)
-			c.set(schema.RangeField(l.Name, k, "hi"), iv.hi)
+		out.Preds = append(out.Preds, cp)
+	}
+	switch {
+	case p.MaxCredentialAgeDays != nil:
+		if *p.MaxCredentialAgeDays < 0 || *p.MaxCredentialAgeDays >= NoMaxAge {
+			return nil, invalid("max_credential_age_days: want 0 to %d", NoMaxAge-1)
 		}
+		out.MaxAge = uint64(*p.MaxCredentialAgeDays)
+	case needsFresh:
+		out.MaxAge = DefaultMaxAge
+	default:
+		out.MaxAge = NoMaxAge
 	}
-	for k, v := range c.setPool {
-		c.vals[layout.Index(schema.SetValueField(k))] = v.BigInt(new(big.Int))
-	}
-	scope := fieldhash.String(p.Scope)
-	c.set(schema.FieldAsOf, asOfDay)
-	c.vals[layout.Index(schema.FieldScope)] = scope.BigInt(new(big.Int))
-	packed, err := layout.Pack(c.vals)
+	a, err := out.Smallest()
 	if err != nil {
-		return nil, fmt.Errorf("pack policy: %w", err)
+		return nil, err
 	}
-	h, err := fieldhash.HashBig(fieldhash.PolicyTag(s.ID), packed...)
-	if err != nil {
-		return nil, fmt.Errorf("hash policy: %w", err)
-	}
-	return &Compiled{Schema: s, Policy: p, Values: c.vals, AsOf: asOfDay, Scope: scope, Hash: h}, nil
+	out.Assigned = a
+	return out, nil
 }
 
-func (c *compiler) set(name string, v uint64) {
-	c.vals[c.layout.Index(name)] = new(big.Int).SetUint64(v)
-}
-
-func (c *compiler) predicate(i int, p Predicate) error {
-	c.set(schema.PredField(i, "on"), 1)
-	c.set(schema.PredField(i, "within"), schema.NoWindow)
+func (c *compiler) predicate(i int, p Predicate) (Pred, error) {
 	switch {
 	case p.List != "" && p.Attribute == "" && p.Op == "":
-		return c.listPredicate(i, p)
-	case p.Attribute != "" && p.List == "" && p.Match == "" && len(p.Code) == 0 && p.WithinDays == nil:
-		return c.scalarPredicate(i, p)
+		lp, err := c.listPredicate(p)
+		return Pred{Index: i, List: lp}, err
+	case p.Attribute != "" && p.List == "" && p.Match == "" && len(p.Code) == 0 && p.WithinDays == nil &&
+		p.PresentWithinDays == nil && len(p.Status) == 0 && len(p.Verification) == 0:
+		sp, err := c.scalarPredicate(p)
+		return Pred{Index: i, Scalar: sp}, err
 	}
-	return invalid("give either attribute and op, or list, match and code")
+	return Pred{}, invalid("give either attribute and op, or list, match and code")
 }
 
 // scalarPredicate compiles `attribute op value`: an ordered comparison becomes "x in [lo, hi]" or
 // its negation; eq/ne/in/not_in on a hashed or enum attribute become set membership.
-func (c *compiler) scalarPredicate(i int, p Predicate) error {
+func (c *compiler) scalarPredicate(p Predicate) (*ScalarPred, error) {
 	name := p.Attribute
 	if name == "age" {
-		if _, _, ok := c.s.Attribute("birth_date"); !ok {
-			return invalid("age needs a birth_date attribute, which schema %s lacks", c.s.ID)
+		idx, _, ok := c.s.Attribute("birth_date")
+		if !ok {
+			return nil, invalid("age needs a birth_date attribute, which schema %s lacks", c.s.ID)
 		}
 		lo, hi, negate, err := c.ageBounds(p)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return c.interval(i, "birth_date", lo, hi, negate)
+		return &ScalarPred{Attr: idx, Lo: lo, Hi: hi, Negate: negate}, nil
 	}
 	idx, attr, ok := c.s.Attribute(name)
 	if !ok {
-		return invalid("schema %s has no attribute %q", c.s.ID, name)
+		return nil, invalid("schema %s has no attribute %q", c.s.ID, name)
 	}
-	c.set(schema.PredField(i, "target"), uint64(idx))
 	max := uint64(1)<<attr.Type.Bits() - 1
 	// least and most are the smallest and largest values the type encodes: lt least and gt most can
 	// never hold.
@@ -158,91 +155,88 @@ func (c *compiler) scalarPredicate(i int, p Predicate) error {
 		}
 		return enc.Uint64(), nil
 	}
+	interval := func(lo, hi uint64, negate bool) (*ScalarPred, error) {
+		return &ScalarPred{Attr: idx, Lo: lo, Hi: hi, Negate: negate}, nil
+	}
 	switch p.Op {
 	case "eq", "ne", "in", "not_in":
 		var vals []string
 		if p.Op == "eq" || p.Op == "ne" {
 			var v string
 			if err := json.Unmarshal(p.Value, &v); err != nil {
-				return invalid("value: want a string")
+				return nil, invalid("value: want a string")
 			}
 			vals = []string{v}
 		} else if err := json.Unmarshal(p.Value, &vals); err != nil || len(vals) == 0 || len(vals) > MaxSetValues {
-			return invalid("value: want an array of 1 to %d strings", MaxSetValues)
+			return nil, invalid("value: want an array of 1 to %d strings", MaxSetValues)
 		}
-		c.set(schema.PredField(i, "set"), 1)
-		if p.Op == "ne" || p.Op == "not_in" {
-			c.set(schema.PredField(i, "negate"), 1)
-		}
+		sp := &ScalarPred{Attr: idx, Negate: p.Op == "ne" || p.Op == "not_in"}
 		for _, v := range vals {
 			enc, err := credential.EncodeScalar(attr, v)
 			if err != nil {
-				return invalid("value: %v", err)
+				return nil, invalid("value: %v", err)
 			}
-			k, err := c.setValue(enc)
-			if err != nil {
-				return err
+			var e fr.Element
+			e.SetBigInt(enc)
+			if !containsElement(sp.Set, e) {
+				sp.Set = append(sp.Set, e)
 			}
-			c.set(schema.PredField(i, fmt.Sprintf("value/%d", k)), 1)
 		}
-		return nil
+		return sp, nil
 	}
 	if !attr.Type.Ordered() {
-		return invalid("op %s: %s is a hashed string, only eq, ne, in and not_in apply", p.Op, name)
+		return nil, invalid("op %s: %s is a hashed string, only eq, ne, in and not_in apply", p.Op, name)
 	}
 	switch p.Op {
 	case "lt", "lte", "gt", "gte":
 		v, err := one()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		switch p.Op {
 		case "lt":
 			if v <= least {
-				return invalid("lt %s can never hold", compact(p.Value))
+				return nil, invalid("lt %s can never hold", compact(p.Value))
 			}
-			return c.interval(i, name, 0, v-1, false)
+			return interval(0, v-1, false)
 		case "lte":
-			return c.interval(i, name, 0, v, false)
+			return interval(0, v, false)
 		case "gt":
 			if v >= most {
-				return invalid("gt %s can never hold", compact(p.Value))
+				return nil, invalid("gt %s can never hold", compact(p.Value))
 			}
-			return c.interval(i, name, v+1, max, false)
+			return interval(v+1, max, false)
 		default:
-			return c.interval(i, name, v, max, false)
+			return interval(v, max, false)
 		}
 	case "between", "not_between":
 		var pair []string
 		if err := json.Unmarshal(p.Value, &pair); err != nil || len(pair) != 2 {
-			return invalid("value: want [low, high]")
+			return nil, invalid("value: want [low, high]")
 		}
 		lo, err := credential.EncodeScalar(attr, pair[0])
 		if err != nil {
-			return invalid("value[0]: %v", err)
+			return nil, invalid("value[0]: %v", err)
 		}
 		hi, err := credential.EncodeScalar(attr, pair[1])
 		if err != nil {
-			return invalid("value[1]: %v", err)
+			return nil, invalid("value[1]: %v", err)
 		}
 		if lo.Cmp(hi) > 0 {
-			return invalid("value: low above high")
+			return nil, invalid("value: low above high")
 		}
-		return c.interval(i, name, lo.Uint64(), hi.Uint64(), p.Op == "not_between")
+		return interval(lo.Uint64(), hi.Uint64(), p.Op == "not_between")
 	}
-	return invalid("unknown op %q (eq, ne, lt, lte, gt, gte, between, not_between, in, not_in)", p.Op)
+	return nil, invalid("unknown op %q (eq, ne, lt, lte, gt, gte, between, not_between, in, not_in)", p.Op)
 }
 
-// interval sets slot i to "attribute in [lo, hi]" (negated when negate).
-func (c *compiler) interval(i int, attrName string, lo, hi uint64, negate bool) error {
-	idx, _, _ := c.s.Attribute(attrName)
-	c.set(schema.PredField(i, "target"), uint64(idx))
-	c.set(schema.PredField(i, "lo"), lo)
-	c.set(schema.PredField(i, "hi"), hi)
-	if negate {
-		c.set(schema.PredField(i, "negate"), 1)
+func containsElement(set []fr.Element, e fr.Element) bool {
+	for _, x := range set {
+		if x.Equal(&e) {
+			return true
+		}
 	}
-	return nil
+	return false
 }
 
 // ageBounds turns an age predicate into birth-date bounds as of the compiler's as-of date. Age is
@@ -304,79 +298,43 @@ func yearsBefore(t time.Time, n int) time.Time {
 	return d
 }
 
-// slot returns the index of v in pool, appending it when new. The pools (set values, code
-// families, value ranges) are shared by all predicates; what overflows names itself in what.
-func slot[T comparable](pool *[]T, v T, capacity int, circuit, what string) (int, error) {
-	for k, x := range *pool {
-		if x == v {
-			return k, nil
-		}
-	}
-	if len(*pool) == capacity {
-		return 0, invalid("the policy uses more than %d distinct %s, the %s circuit holds %d", capacity, what, circuit, capacity)
-	}
-	*pool = append(*pool, v)
-	return len(*pool) - 1, nil
-}
-
-// setValue returns the pool slot of v, adding it when new.
-func (c *compiler) setValue(v *big.Int) (int, error) {
-	var e fr.Element
-	e.SetBigInt(v)
-	return slot(&c.setPool, e, c.s.SetValues, c.s.Circuit, "values in eq/ne/in/not_in predicates")
-}
-
-// family returns the pool slot of a code family of list li, adding it when new.
-func (c *compiler) family(li int, iv interval) (int, error) {
-	l := c.s.Lists[li]
-	return slot(&c.families[li], iv, l.Families, c.s.Circuit, "code families on "+l.Name)
-}
-
-// valueRange returns the pool slot of a value range of list li, adding it when new.
-func (c *compiler) valueRange(li int, iv interval) (int, error) {
-	l := c.s.Lists[li]
-	return slot(&c.ranges[li], iv, l.ValueRanges, c.s.Circuit, "value ranges on "+l.Name)
-}
-
-// listPredicate compiles `list match code [value] [within_days]`.
-func (c *compiler) listPredicate(i int, p Predicate) error {
+// listPredicate compiles `list match code [value] [within_days | present_within_days] [status]
+// [verification]`.
+func (c *compiler) listPredicate(p Predicate) (*ListPred, error) {
 	li, l, ok := c.s.List(p.List)
 	if !ok {
-		return invalid("schema %s has no list %q", c.s.ID, p.List)
+		return nil, invalid("schema %s has no list %q", c.s.ID, p.List)
 	}
-	c.set(schema.PredField(i, "list"), 1)
-	c.set(schema.PredField(i, "target"), uint64(li))
+	lp := &ListPred{List: li}
 	switch p.Match {
 	case "exists":
-		c.set(schema.PredField(i, "match"), schema.MatchExists)
+		lp.Match = Exists
 	case "none":
-		c.set(schema.PredField(i, "match"), schema.MatchNone)
+		lp.Match = None
 	case "latest":
 		if !l.HasDate() {
-			return invalid("latest needs dated entries; %s entries have no date", l.Name)
+			return nil, invalid("latest needs dated entries; %s entries have no date", l.Name)
 		}
-		c.set(schema.PredField(i, "match"), schema.MatchLatest)
+		lp.Match = Latest
 	default:
-		return invalid("unknown match %q (exists, none, latest)", p.Match)
+		return nil, invalid("unknown match %q (exists, none, latest)", p.Match)
 	}
 	if len(p.Code) == 0 {
-		return invalid("code: want at least one code family")
+		return nil, invalid("code: want at least one code family")
 	}
 	var scale *encode.Canonical
 	for _, fam := range p.Code {
 		iv, err := familyInterval(l.Code, fam)
 		if err != nil {
-			return invalid("code %q: %v", fam, err)
+			return nil, invalid("code %q: %v", fam, err)
 		}
-		k, err := c.family(li, iv)
-		if err != nil {
-			return err
+		if !containsInterval(lp.Families, iv) {
+			lp.Families = append(lp.Families, iv)
 		}
-		c.set(schema.PredField(i, fmt.Sprintf("family/%d", k)), 1)
 		if l.Code == schema.LOINC {
 			canon, ok := encode.CanonicalUnit(fam)
 			if ok && scale != nil && len(p.Value) > 0 && (canon.Unit != scale.Unit || canon.Scale != scale.Scale) {
-				return invalid("code: a value range needs codes of one unit; %s is in %s, %s in %s", scale.LOINC, scale.Unit, fam, canon.Unit)
+				return nil, invalid("code: a value range needs codes of one unit; %s is in %s, %s in %s", scale.LOINC, scale.Unit, fam, canon.Unit)
 			}
 			if ok {
 				scale = &canon
@@ -385,42 +343,133 @@ func (c *compiler) listPredicate(i int, p Predicate) error {
 	}
 	if len(p.Value) > 0 {
 		if !l.Value {
-			return invalid("value: %s entries carry no value", l.Name)
+			return nil, invalid("value: %s entries carry no value", l.Name)
 		}
 		if scale == nil {
-			return invalid("value: no canonical unit is known for these codes")
+			return nil, invalid("value: no canonical unit is known for these codes")
 		}
-		var rng []float64
-		if err := json.Unmarshal(p.Value, &rng); err != nil || len(rng) != 2 {
-			return invalid("value: want [low, high] in %s", scale.Unit)
-		}
-		lo, err := encode.Fixed(scale.LOINC, rng[0])
+		lo, hi, err := valueRange(scale, p.Value)
 		if err != nil {
-			return invalid("value[0]: %v", err)
+			return nil, err
 		}
-		hi, err := encode.Fixed(scale.LOINC, rng[1])
-		if err != nil {
-			return invalid("value[1]: %v", err)
-		}
-		if lo > hi {
-			return invalid("value: low above high")
-		}
-		k, err := c.valueRange(li, interval{lo, hi})
-		if err != nil {
-			return err
-		}
-		c.set(schema.PredField(i, fmt.Sprintf("range/%d", k)), 1)
+		lp.Range = &Interval{lo, hi}
 	}
-	if p.WithinDays != nil {
+	if lp.Match == None && lp.Range != nil {
+		return nil, invalid("value: none counts every entry of the family in the window, whatever its value (a value range is for exists and latest)")
+	}
+	if lp.Match == Latest {
+		for _, f := range lp.Families {
+			if f.Lo != f.Hi {
+				return nil, invalid("code: latest needs exact codes (a %s family holds several codes: use exists or none)", l.Code)
+			}
+		}
+	}
+	var err error
+	if lp.Window, err = c.window(l, p); err != nil {
+		return nil, err
+	}
+	if lp.Status, lp.Verification, err = statusMasks(l, lp.Match, p); err != nil {
+		return nil, err
+	}
+	return lp, nil
+}
+
+// window compiles within_days (an event window) or present_within_days (a state window) into
+// its start date, max(as_of − N, 0).
+func (c *compiler) window(l schema.List, p Predicate) (Window, error) {
+	var days *int
+	w := Window{}
+	switch {
+	case p.WithinDays != nil && p.PresentWithinDays != nil:
+		return w, invalid("give at most one of within_days and present_within_days")
+	case p.WithinDays != nil:
+		days, w.Kind = p.WithinDays, EventWindow
 		if !l.HasDate() {
-			return invalid("within_days: %s entries have no date", l.Name)
+			return w, invalid("within_days: %s entries have no date", l.Name)
 		}
-		if *p.WithinDays < 0 || *p.WithinDays >= schema.NoWindow {
-			return invalid("within_days: want 0 to %d", schema.NoWindow-1)
+	case p.PresentWithinDays != nil:
+		days, w.Kind = p.PresentWithinDays, StateWindow
+		if !l.HasEnd() {
+			return w, invalid("present_within_days: %s entries are events, not periods (use within_days)", l.Name)
 		}
-		c.set(schema.PredField(i, "within"), uint64(*p.WithinDays))
+	default:
+		return w, nil
 	}
-	return nil
+	if *days < 0 || *days > encode.MaxDate {
+		return w, invalid("%s: want 0 to %d days", map[WindowKind]string{EventWindow: "within_days", StateWindow: "present_within_days"}[w.Kind], encode.MaxDate)
+	}
+	if uint64(*days) < c.day {
+		w.Start = c.day - uint64(*days)
+	}
+	return w, nil
+}
+
+// statusMasks compiles a list predicate's status and verification fields into masks. `exists`
+// counts the schema's default statuses unless the predicate names others; `none` and `latest`
+// count every entry, so they take neither field.
+func statusMasks(l schema.List, m Match, p Predicate) (status, verification uint64, err error) {
+	if m != Exists && (len(p.Status) > 0 || len(p.Verification) > 0) {
+		return 0, 0, invalid("status and verification apply to exists; none and latest count every signed entry")
+	}
+	mask := func(e *schema.EntryEnum, named []string, what string) (uint64, error) {
+		if e == nil {
+			if len(named) > 0 {
+				return 0, invalid("%s: %s entries have no %s", what, l.Name, what)
+			}
+			return 0, nil
+		}
+		if m != Exists {
+			return 1<<len(e.Values) - 1, nil
+		}
+		if len(named) == 0 {
+			named = e.Counted
+		}
+		v, err := e.Mask(named)
+		if err != nil {
+			return 0, invalid("%s: %v", what, err)
+		}
+		return v, nil
+	}
+	if status, err = mask(l.Status, p.Status, "status"); err != nil {
+		return 0, 0, err
+	}
+	verification, err = mask(l.Verification, p.Verification, "verification")
+	return status, verification, err
+}
+
+func containsInterval(ivs []Interval, iv Interval) bool {
+	for _, x := range ivs {
+		if x == iv {
+			return true
+		}
+	}
+	return false
+}
+
+// valueRange reads a list predicate's value range [low, high], written in the canonical unit of the
+// codes, as fixed point. The bounds are read as the decimals written (no binary floating point) and
+// rounded inward: low up, high down, so a bound with more decimals than the code's scale never
+// widens the range. A range that holds no value at that precision is refused.
+func valueRange(scale *encode.Canonical, raw json.RawMessage) (lo, hi uint64, err error) {
+	var rng []json.RawMessage
+	if err := json.Unmarshal(raw, &rng); err != nil || len(rng) != 2 {
+		return 0, 0, invalid("value: want [low, high] in %s", scale.Unit)
+	}
+	for i, r := range rng {
+		if t := bytes.TrimSpace(r); len(t) == 0 || !(t[0] == '-' || t[0] >= '0' && t[0] <= '9') {
+			return 0, 0, invalid("value[%d]: want a number in %s", i, scale.Unit)
+		}
+	}
+	if lo, err = encode.FixedDecimal(scale.LOINC, string(bytes.TrimSpace(rng[0])), encode.RoundUp); err != nil {
+		return 0, 0, invalid("value[0]: %v", err)
+	}
+	if hi, err = encode.FixedDecimal(scale.LOINC, string(bytes.TrimSpace(rng[1])), encode.RoundDown); err != nil {
+		return 0, 0, invalid("value[1]: %v", err)
+	}
+	if lo > hi {
+		return 0, 0, invalid("value: the range holds no value at the precision of %s (%d decimals in %s)", scale.LOINC, scale.Scale, scale.Unit)
+	}
+	return lo, hi, nil
 }
 
 // familyInterval encodes one code family of a code system as a closed interval.
@@ -436,5 +485,5 @@ func familyInterval(cs schema.CodeSystem, fam string) (interval, error) {
 		lo, err = credential.EncodeCode(cs, fam)
 		hi = lo
 	}
-	return interval{lo, hi}, err
+	return Interval{lo, hi}, err
 }

@@ -2,13 +2,12 @@ package policy_test
 
 import (
 	"fmt"
-	"math/big"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/zkhealth/zkhealth/internal/encode"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
+	"github.com/zkhealth/zkhealth/policy"
 	"github.com/zkhealth/zkhealth/schema"
 )
 
@@ -21,6 +20,7 @@ func TestEvaluateExamples(t *testing.T) {
 	}{
 		{"Coverage", schema.Coverage(), testfixture.CoverageAttrs, testfixture.CoveragePolicy, -1},
 		{"Clinical", schema.Clinical(), testfixture.ClinicalAttrs, testfixture.ClinicalPolicy, -1},
+		{"ClinicalV2ResolvedMI", schema.Clinical(), testfixture.ClinicalAttrsV2, testfixture.ClinicalPolicy, 4},
 		{"FirstFails", schema.Clinical(), testfixture.ClinicalAttrs, pol("clinical",
 			`{"attribute": "sex", "op": "eq", "value": "female"}`,
 			`{"list": "conditions", "match": "exists", "code": ["E10"]}`), 0},
@@ -42,16 +42,6 @@ func TestEvaluateExamples(t *testing.T) {
 				t.Fatalf("Evaluate = %d, want %d", got, tc.want)
 			}
 		})
-	}
-}
-
-func TestEvaluateWrongLength(t *testing.T) {
-	c := compile(t, testfixture.CoveragePolicy, asOf)
-	vals := values(t, schema.Coverage(), testfixture.CoverageAttrs)
-	for _, v := range [][]*big.Int{nil, vals[:len(vals)-1], append(vals, new(big.Int)), values(t, schema.Clinical(), testfixture.ClinicalAttrs)} {
-		if _, err := c.Evaluate(v); err == nil {
-			t.Errorf("evaluated a vector of %d values", len(v))
-		}
 	}
 }
 
@@ -175,7 +165,7 @@ func TestEvaluateValueRanges(t *testing.T) {
 	p := pol("clinical",
 		`{"list": "observations", "match": "latest", "code": ["4548-4"], "value": [7.5, 11.0]}`,
 		`{"list": "observations", "match": "exists", "code": ["39156-5"], "value": [25, 35]}`,
-		`{"list": "observations", "match": "none", "code": ["39156-5"], "value": [40, 100]}`,
+		`{"list": "observations", "match": "latest", "code": ["39156-5"], "value": [25, 40]}`,
 		`{"list": "observations", "match": "exists", "code": ["4548-4"]}`)
 	for _, tc := range []struct {
 		observations string
@@ -184,7 +174,7 @@ func TestEvaluateValueRanges(t *testing.T) {
 		{hba1c(8, daysBefore(5)) + ", " + obs("39156-5", 30, "kg/m2", daysBefore(5)), -1},
 		{hba1c(12, daysBefore(5)) + ", " + obs("39156-5", 30, "kg/m2", daysBefore(5)), 0},
 		{hba1c(8, daysBefore(5)) + ", " + obs("39156-5", 36, "kg/m2", daysBefore(5)), 1},
-		{hba1c(8, daysBefore(5)) + ", " + obs("39156-5", 30, "kg/m2", daysBefore(5)) + ", " + obs("39156-5", 41, "kg/m2", daysBefore(50)), 2},
+		{hba1c(8, daysBefore(5)) + ", " + obs("39156-5", 30, "kg/m2", daysBefore(50)) + ", " + obs("39156-5", 41, "kg/m2", daysBefore(5)), 2},
 	} {
 		got, err := compile(t, p, asOf).Evaluate(values(t, schema.Clinical(), clinicalAttrs("1976-01-16", "", tc.observations, "")))
 		if err != nil {
@@ -313,7 +303,7 @@ func agreesWithAge(t *testing.T, age int, op, value string) bool {
 // 18th and 19th anniversary, comparing "age between [18, 18]" with ageOf.
 func TestAgeAroundMonthEnds(t *testing.T) {
 	s := schema.Clinical()
-	birthIdx := s.CredentialLayout().Index(schema.AttrField("birth_date"))
+	birthIdx, _, _ := s.Attribute("birth_date")
 	vals := values(t, s, clinicalAttrs("2000-01-01", "", "", ""))
 	p := parse(t, pol("clinical", `{"attribute": "age", "op": "between", "value": [18, 18]}`))
 	start := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -330,11 +320,7 @@ func TestAgeAroundMonthEnds(t *testing.T) {
 		for _, years := range []int{18, 19} {
 			for off := -2; off <= 2; off++ {
 				bs := time.Date(a.Year()-years, a.Month(), a.Day()+off, 0, 0, 0, 0, time.UTC).Format("2006-01-02")
-				d, err := encode.Date(bs)
-				if err != nil {
-					t.Fatal(err)
-				}
-				vals[birthIdx] = new(big.Int).SetUint64(d)
+				vals.Scalars[birthIdx] = bs
 				got, err := c.Evaluate(vals)
 				if err != nil {
 					t.Fatal(err)
@@ -357,6 +343,8 @@ func daysBefore(n int) string {
 // 2026-11-22.
 func TestEvaluateLists(t *testing.T) {
 	const birth = "1976-01-16"
+	_, condList, _ := schema.Clinical().List("conditions")
+	full := condList.Capacity
 	many := func(n int, code string) string {
 		out := make([]string, n)
 		for i := range out {
@@ -402,10 +390,10 @@ func TestEvaluateLists(t *testing.T) {
 		{"NoneInsideWindow", `{"list": "conditions", "match": "none", "code": ["I21"], "within_days": 180}`, cond("I21.9", daysBefore(180)), "", "", false},
 		{"NoneOnAsOf", `{"list": "conditions", "match": "none", "code": ["I21"], "within_days": 180}`, cond("I21.9", asOf), "", "", false},
 		{"NoneAfterAsOfInvisible", `{"list": "conditions", "match": "none", "code": ["I21"], "within_days": 180}`, cond("I21.9", daysBefore(-1)), "", "", true},
-		{"NoneFullList", `{"list": "conditions", "match": "none", "code": ["I21"]}`, many(16, "E11.9"), "", "", true},
-		{"NoneTruncatedList", `{"list": "conditions", "match": "none", "code": ["I21"]}`, many(17, "E11.9"), "", "", false},
-		{"ExistsTruncatedList", `{"list": "conditions", "match": "exists", "code": ["E11"]}`, many(17, "E11.9"), "", "", true},
-		{"NoneTruncatedOtherList", `{"list": "medications", "match": "none", "code": ["860975"]}`, many(17, "E11.9"), "", "", true},
+		{"NoneFullList", `{"list": "conditions", "match": "none", "code": ["I21"]}`, many(full, "E11.9"), "", "", true},
+		{"NoneTruncatedList", `{"list": "conditions", "match": "none", "code": ["I21"]}`, many(full+1, "E11.9"), "", "", false},
+		{"ExistsTruncatedList", `{"list": "conditions", "match": "exists", "code": ["E11"]}`, many(full+1, "E11.9"), "", "", true},
+		{"NoneTruncatedOtherList", `{"list": "medications", "match": "none", "code": ["860975"]}`, many(full+1, "E11.9"), "", "", true},
 		// latest
 		{"LatestSingleInRange", `{"list": "observations", "match": "latest", "code": ["4548-4"], "value": [7.5, 11.0], "within_days": 180}`, "", hba1c(8, daysBefore(10)), "", true},
 		{"LatestLowEnd", `{"list": "observations", "match": "latest", "code": ["4548-4"], "value": [7.5, 11.0]}`, "", hba1c(7.5, daysBefore(10)), "", true},
@@ -426,10 +414,11 @@ func TestEvaluateLists(t *testing.T) {
 			hba1c(8, daysBefore(181)), "", false},
 		{"LatestAfterAsOfInvisible", `{"list": "observations", "match": "latest", "code": ["4548-4"], "value": [7.5, 11.0], "within_days": 180}`, "",
 			hba1c(8, daysBefore(10)) + ", " + hba1c(12, daysBefore(-3)), "", true},
-		{"LatestTieLowerIndexInRange", `{"list": "observations", "match": "latest", "code": ["4548-4"], "value": [7.5, 11.0]}`, "",
-			hba1c(8, daysBefore(10)) + ", " + hba1c(12, daysBefore(10)), "", true},
-		{"LatestTieLowerIndexOutOfRange", `{"list": "observations", "match": "latest", "code": ["4548-4"], "value": [7.5, 11.0]}`, "",
-			hba1c(12, daysBefore(10)) + ", " + hba1c(8, daysBefore(10)), "", false},
+		// same-day entries: the one the issuer lists last is the latest (and only it)
+		{"LatestTieLastListedOutOfRange", `{"list": "observations", "match": "latest", "code": ["4548-4"], "value": [7.5, 11.0]}`, "",
+			hba1c(8, daysBefore(10)) + ", " + hba1c(12, daysBefore(10)), "", false},
+		{"LatestTieLastListedInRange", `{"list": "observations", "match": "latest", "code": ["4548-4"], "value": [7.5, 11.0]}`, "",
+			hba1c(12, daysBefore(10)) + ", " + hba1c(8, daysBefore(10)), "", true},
 		{"LatestAcrossFamilies", `{"list": "observations", "match": "latest", "code": ["4548-4", "17856-6"], "value": [7.5, 11.0]}`, "",
 			hba1c(8, daysBefore(100)) + ", " + obs("17856-6", 12, "%", daysBefore(10)), "", false},
 		{"LatestWithoutValue", `{"list": "observations", "match": "latest", "code": ["4548-4"], "within_days": 30}`, "",
@@ -437,7 +426,6 @@ func TestEvaluateLists(t *testing.T) {
 		{"LatestMedication", `{"list": "medications", "match": "latest", "code": ["860975"], "within_days": 365}`, "", "", med("860975", daysBefore(300)), true},
 		// values and windows on other lists
 		{"ObservationValueExists", `{"list": "observations", "match": "exists", "code": ["39156-5"], "value": [25, 35]}`, "", obs("39156-5", 30, "kg/m2", "2026-10-09"), "", true},
-		{"ObservationValueNone", `{"list": "observations", "match": "none", "code": ["39156-5"], "value": [40, 100]}`, "", obs("39156-5", 30, "kg/m2", "2026-10-09"), "", true},
 		{"MedicationExists", `{"list": "medications", "match": "exists", "code": ["860975"]}`, "", "", med("860975", "2016-01-01"), true},
 		{"MedicationOtherID", `{"list": "medications", "match": "exists", "code": ["860976"]}`, "", "", med("860975", "2016-01-01"), false},
 	} {
@@ -474,64 +462,109 @@ func TestEvaluateServiceCategories(t *testing.T) {
 	}
 }
 
-// TestEvaluatePadding: slots at or beyond a list's length never match, whatever they hold.
-func TestEvaluatePadding(t *testing.T) {
-	s := schema.Clinical()
-	cl := s.CredentialLayout()
-	e11, err := encode.ICD10("E11.9")
-	if err != nil {
-		t.Fatal(err)
+// TestValueBoundsNeverWiden: a bound with more decimals than the code's scale is rounded inward
+// (low up, high down) by the compiler, so the range as compiled never admits a value the range as
+// written excludes.
+func TestValueBoundsNeverWiden(t *testing.T) {
+	latest := func(rng string) string {
+		return pol("clinical", `{"list": "observations", "match": "latest", "code": ["4548-4"], "value": `+rng+`}`)
 	}
-	onset, _ := encode.Date("2026-10-01")
-	set := func(vals []*big.Int, name string, v uint64) { vals[cl.Index(name)] = new(big.Int).SetUint64(v) }
-	exists := pol("clinical", `{"list": "conditions", "match": "exists", "code": ["E11"]}`)
-	none := pol("clinical", `{"list": "conditions", "match": "none", "code": ["E11"]}`)
-	latest := pol("clinical", `{"list": "medications", "match": "latest", "code": ["860975"]}`)
-	widest := pol("clinical", `{"list": "conditions", "match": "exists", "code": ["A00-Z99"]}`)
 	for _, tc := range []struct {
-		name   string
-		mutate func(vals []*big.Int)
-		policy string
-		want   bool
+		rng   string
+		value float64
+		want  bool
 	}{
-		{"Unchanged", func([]*big.Int) {}, exists, true},
-		{"LengthZero", func(v []*big.Int) { set(v, schema.LengthField("conditions"), 0) }, exists, false},
-		{"LengthZeroNone", func(v []*big.Int) { set(v, schema.LengthField("conditions"), 0) }, none, true},
-		{"MatchBeyondLength", func(v []*big.Int) {
-			set(v, schema.LengthField("conditions"), 1)
-			set(v, schema.EntryField("conditions", 0, "code"), 1)
-			set(v, schema.EntryField("conditions", 5, "code"), e11)
-			set(v, schema.EntryField("conditions", 5, "date"), onset)
-		}, exists, false},
-		{"MatchBeyondLengthNone", func(v []*big.Int) {
-			set(v, schema.LengthField("conditions"), 1)
-			set(v, schema.EntryField("conditions", 0, "code"), 1)
-			set(v, schema.EntryField("conditions", 15, "code"), e11)
-			set(v, schema.EntryField("conditions", 15, "date"), onset)
-		}, none, true},
-		{"MatchAtLastSlot", func(v []*big.Int) {
-			set(v, schema.LengthField("conditions"), 16)
-			set(v, schema.EntryField("conditions", 0, "code"), 1)
-			set(v, schema.EntryField("conditions", 15, "code"), e11)
-			set(v, schema.EntryField("conditions", 15, "date"), onset)
-		}, exists, true},
-		{"ZeroPaddingWidestFamily", func([]*big.Int) {}, widest, false},
-		{"LatestBeyondLength", func(v []*big.Int) {
-			set(v, schema.EntryField("medications", 3, "code"), 860975)
-			set(v, schema.EntryField("medications", 3, "date"), onset)
-		}, latest, false},
+		{"[7.494, 11.0]", 7.49, false},
+		{"[7.494, 11.0]", 7.50, true},
+		{"[7.5, 11.005]", 11.01, false},
+		{"[7.5, 11.005]", 11.00, true},
+		{"[7.5, 11.0]", 7.5, true},
+		{"[7.5, 11.0]", 11.0, true},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			// One real condition (E11.9 unless mutated away) and no medications.
-			conds := cond("E11.9", "2015-03-01")
-			if tc.policy == widest {
-				conds = ""
-			}
-			vals := values(t, s, clinicalAttrs("1976-01-16", conds, "", ""))
-			tc.mutate(vals)
-			if got := holds(t, tc.policy, asOf, vals); got != tc.want {
+		t.Run(fmt.Sprintf("%s/%v", tc.rng, tc.value), func(t *testing.T) {
+			attrs := fmt.Sprintf(`{"birth_date": "1976-01-16", "sex": "male", "observations": [{"code": "4548-4", "value": %v, "unit": "%%", "date": "2026-10-09"}]}`, tc.value)
+			if got := holds(t, latest(tc.rng), asOf, values(t, schema.Clinical(), attrs)); got != tc.want {
 				t.Fatalf("holds = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestEvaluateWindowsAndStatuses is DESIGN.md's Policy semantics: the two windows, the statuses
+// exists counts by default and on request, none counting every signed entry.
+func TestEvaluateWindowsAndStatuses(t *testing.T) {
+	const birth = "1976-01-16"
+	mi := func(onset, extra string) string { return condWith("I21.4", onset, extra) }
+	resolvedMI := mi(daysBefore(60), `"abatement": "`+daysBefore(45)+`", "clinical_status": "resolved"`)
+	noMIEvent := `{"list": "conditions", "match": "none", "code": ["I21"], "within_days": 180}`
+	noMIState := `{"list": "conditions", "match": "none", "code": ["I21"], "present_within_days": 180}`
+	insulin := `{"list": "medications", "match": "none", "code": ["311041"], "present_within_days": 90}`
+	for _, tc := range []struct {
+		name, pred, conds, meds string
+		want                    bool
+	}{
+		// event window: an MI that began in the window excludes, resolved or not; one that began before does not
+		{"EventResolvedMIInWindow", noMIEvent, resolvedMI, "", false},
+		{"EventOldMI", noMIEvent, mi("2019-01-01", `"clinical_status": "active"`), "", true},
+		{"EventUnconfirmedCounts", noMIEvent, mi(daysBefore(10), `"verification_status": "unconfirmed"`), "", false},
+		// state window: an MI that began before the window but is ongoing is present
+		{"StateOngoingOldMI", noMIState, mi("2019-01-01", `"clinical_status": "active"`), "", false},
+		{"StateEndedBeforeWindow", noMIState, mi("2019-01-01", `"abatement": "2019-02-01", "clinical_status": "resolved"`), "", true},
+		{"StateEndedInWindow", noMIState, mi("2019-01-01", `"abatement": "`+daysBefore(100)+`", "clinical_status": "resolved"`), "", false},
+		{"StateUnknownEndCountsForNone", noMIState, mi("2019-01-01", `"abatement": "unknown", "clinical_status": "resolved"`), "", false},
+		// an ongoing medication started long ago defeats none over a state window
+		{"InsulinOngoing", insulin, "", med("311041", "2024-01-01"), false},
+		{"InsulinStoppedLongAgo", insulin, "", medWith("311041", "2023-01-01", `"end": "2023-06-01", "status": "stopped"`), true},
+		{"InsulinStoppedRecently", insulin, "", medWith("311041", "2023-01-01", `"end": "`+daysBefore(30)+`", "status": "stopped"`), false},
+		// exists counts confirmed active conditions by default
+		{"ExistsDifferentialNotCounted", `{"list": "conditions", "match": "exists", "code": ["E11"]}`, condWith("E11.9", "2015-03-01", `"verification_status": "differential"`), "", false},
+		{"ExistsDifferentialOnRequest", `{"list": "conditions", "match": "exists", "code": ["E11"], "verification": ["confirmed", "differential"]}`, condWith("E11.9", "2015-03-01", `"verification_status": "differential"`), "", true},
+		{"ExistsResolvedNotCounted", `{"list": "conditions", "match": "exists", "code": ["I21"]}`, resolvedMI, "", false},
+		{"ExistsResolvedOnRequest", `{"list": "conditions", "match": "exists", "code": ["I21"], "status": ["resolved"]}`, resolvedMI, "", true},
+		{"ExistsRecurrenceCounted", `{"list": "conditions", "match": "exists", "code": ["E11"]}`, condWith("E11.9", "2015-03-01", `"clinical_status": "recurrence"`), "", true},
+		{"ExistsStoppedMedicationNotCounted", `{"list": "medications", "match": "exists", "code": ["311041"]}`, "", medWith("311041", "2023-01-01", `"end": "2023-06-01", "status": "stopped"`), false},
+		{"ExistsStoppedMedicationOnRequest", `{"list": "medications", "match": "exists", "code": ["311041"], "status": ["stopped"]}`, "", medWith("311041", "2023-01-01", `"end": "2023-06-01", "status": "stopped"`), true},
+		// exists over a state window: an entry that ended on an unknown date is present only if it began in the window
+		{"ExistsStateUnknownEndOld", `{"list": "medications", "match": "exists", "code": ["311041"], "present_within_days": 90, "status": ["stopped"]}`, "", medWith("311041", "2023-01-01", `"end": "unknown", "status": "stopped"`), false},
+		{"ExistsStateUnknownEndRecent", `{"list": "medications", "match": "exists", "code": ["311041"], "present_within_days": 90, "status": ["stopped"]}`, "", medWith("311041", daysBefore(20), `"end": "unknown", "status": "stopped"`), true},
+		{"ExistsStateOngoing", `{"list": "medications", "match": "exists", "code": ["311041"], "present_within_days": 90}`, "", med("311041", "2020-01-01"), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vals := values(t, schema.Clinical(), clinicalAttrs(birth, tc.conds, "", tc.meds))
+			if got := holds(t, pol("clinical", tc.pred), asOf, vals); got != tc.want {
+				t.Fatalf("holds = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestCompileFreshness: max_credential_age_days is 30 by default for a policy with a none or a
+// windowed predicate, unlimited otherwise, and what the policy says when it says it; it is part
+// of the policy hash.
+func TestCompileFreshness(t *testing.T) {
+	withAge := func(age string, preds ...string) string {
+		return `{"schema": "clinical", "scope": "test:scope", "max_credential_age_days": ` + age + `, "predicates": [` + strings.Join(preds, ", ") + `]}`
+	}
+	exists := `{"list": "conditions", "match": "exists", "code": ["E11"]}`
+	for _, tc := range []struct {
+		name, policy string
+		want         uint64
+	}{
+		{"Unlimited", pol("clinical", exists), policy.NoMaxAge},
+		{"None", pol("clinical", `{"list": "conditions", "match": "none", "code": ["I21"]}`), policy.DefaultMaxAge},
+		{"Windowed", pol("clinical", `{"list": "conditions", "match": "exists", "code": ["E11"], "within_days": 365}`), policy.DefaultMaxAge},
+		{"StateWindowed", pol("clinical", `{"list": "medications", "match": "exists", "code": ["311041"], "present_within_days": 90}`), policy.DefaultMaxAge},
+		{"Explicit", withAge("7", exists), 7},
+		{"ExplicitOverridesDefault", withAge("365", `{"list": "conditions", "match": "none", "code": ["I21"]}`), 365},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := compile(t, tc.policy, asOf).MaxAge; got != tc.want {
+				t.Fatalf("MaxAge = %d, want %d", got, tc.want)
+			}
+		})
+	}
+	a, b := compile(t, withAge("7", exists), asOf), compile(t, withAge("8", exists), asOf)
+	if a.Assigned.Hash.Equal(&b.Assigned.Hash) {
+		t.Fatal("max_credential_age_days is not part of the policy hash")
 	}
 }

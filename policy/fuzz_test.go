@@ -2,11 +2,12 @@ package policy_test
 
 import (
 	"errors"
-	"math/big"
 	"testing"
 
+	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
 	"github.com/zkhealth/zkhealth/policy"
+	"github.com/zkhealth/zkhealth/schema"
 )
 
 // FuzzPolicy: Parse and Compile never panic; what compiles is deterministic, fits its layout, and
@@ -45,21 +46,42 @@ func FuzzPolicy(f *testing.F) {
 			}
 			return
 		}
-		if len(p.Predicates) == 0 || len(p.Predicates) > c.Schema.Predicates {
-			t.Fatalf("compiled %d predicates for a circuit of %d", len(p.Predicates), c.Schema.Predicates)
+		if len(p.Predicates) == 0 || len(p.Predicates) > c.Assigned.Circuit.Predicates() {
+			t.Fatalf("compiled %d predicates for a circuit of %d", len(p.Predicates), c.Assigned.Circuit.Predicates())
 		}
-		if _, err := c.Schema.PolicyLayout().Pack(c.Values); err != nil {
+		if _, err := c.Assigned.Circuit.PolicyLayout(c.Schema).Pack(c.Assigned.Values); err != nil {
 			t.Fatalf("compiled values do not fit the layout: %v", err)
 		}
+		// every larger rung holds it too, with its own hash
+		for _, larger := range c.Schema.Circuits {
+			a, err := c.For(larger)
+			if errors.Is(err, policy.ErrDoesNotFit) {
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", larger.ID, err)
+			}
+			if _, err := larger.PolicyLayout(c.Schema).Pack(a.Values); err != nil {
+				t.Fatalf("%s: compiled values do not fit the layout: %v", larger.ID, err)
+			}
+		}
 		again, err := p.Compile("2026-11-22")
-		if err != nil || !again.Hash.Equal(&c.Hash) {
+		if err != nil || !again.Assigned.Hash.Equal(&c.Assigned.Hash) {
 			t.Fatalf("second compilation differs: %v", err)
 		}
-		zero := make([]*big.Int, len(c.Schema.CredentialLayout().Fields))
-		for i := range zero {
-			zero[i] = new(big.Int)
+		empty := &credential.Attributes{Schema: c.Schema, Scalars: make([]string, len(c.Schema.Attributes)),
+			Lists: make([][]credential.Entry, len(c.Schema.Lists)), Completeness: make([]credential.Completeness, len(c.Schema.Lists))}
+		for i, a := range c.Schema.Attributes {
+			switch a.Type {
+			case schema.Date:
+				empty.Scalars[i] = "2000-01-01"
+			case schema.Enum:
+				empty.Scalars[i] = a.Values[0]
+			default:
+				empty.Scalars[i] = "x"
+			}
 		}
-		failing, err := c.Evaluate(zero)
+		failing, err := c.Evaluate(empty)
 		if err != nil {
 			t.Fatalf("evaluate: %v", err)
 		}

@@ -3,7 +3,6 @@ package policy_test
 import (
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"strings"
 	"testing"
 
@@ -37,23 +36,18 @@ func compile(t testing.TB, js, asOf string) *policy.Compiled {
 	return c
 }
 
-// values encodes ATTRS.json of schema s as the credential layout values, with a header valid over
-// every as-of date the tests use.
-func values(t testing.TB, s *schema.Schema, attrs string) []*big.Int {
+// values parses ATTRS.json of schema s as a credential's attributes.
+func values(t testing.TB, s *schema.Schema, attrs string) *credential.Attributes {
 	t.Helper()
 	a, err := credential.ParseAttributes(s, []byte(attrs))
 	if err != nil {
 		t.Fatalf("attributes %s: %v", attrs, err)
 	}
-	v, err := a.Values(credential.Header{IssuedOn: "2020-01-01", ExpiresOn: "2030-12-31"})
-	if err != nil {
-		t.Fatalf("values: %v", err)
-	}
-	return v
+	return a
 }
 
-// holds compiles policyJSON for asOf and evaluates it on the credential values.
-func holds(t testing.TB, policyJSON, asOf string, vals []*big.Int) bool {
+// holds compiles policyJSON for asOf and evaluates it on the credential's attributes.
+func holds(t testing.TB, policyJSON, asOf string, vals *credential.Attributes) bool {
 	t.Helper()
 	c := compile(t, policyJSON, asOf)
 	failing, err := c.Evaluate(vals)
@@ -100,3 +94,13 @@ func obs(code string, value float64, unit, date string) string {
 func hba1c(value float64, date string) string { return obs("4548-4", value, "%", date) }
 
 func med(code, start string) string { return fmt.Sprintf(`{"code": %q, "start": %q}`, code, start) }
+
+// condWith is a condition with extra fields (abatement, statuses) as JSON fragments.
+func condWith(code, onset, extra string) string {
+	return fmt.Sprintf(`{"code": %q, "onset": %q, %s}`, code, onset, extra)
+}
+
+// medWith is a medication with extra fields (end, status) as JSON fragments.
+func medWith(code, start, extra string) string {
+	return fmt.Sprintf(`{"code": %q, "start": %q, %s}`, code, start, extra)
+}

@@ -35,22 +35,29 @@ var ErrInvalid = errors.New("invalid policy")
 
 // Policy is POLICY.json.
 type Policy struct {
-	Schema     string      `json:"schema"`
-	Scope      string      `json:"scope"`
-	Issuers    []string    `json:"issuers,omitempty"`
-	Predicates []Predicate `json:"predicates"`
+	Schema  string   `json:"schema"`
+	Scope   string   `json:"scope"`
+	Issuers []string `json:"issuers,omitempty"`
+	// MaxCredentialAgeDays bounds as_of − issued_on (DESIGN.md, Freshness). Absent: 30 days when
+	// the policy has a `none` or a windowed predicate, else unlimited.
+	MaxCredentialAgeDays *int        `json:"max_credential_age_days,omitempty"`
+	Predicates           []Predicate `json:"predicates"`
 }
 
 // Predicate is one criterion: on a scalar attribute (Attribute, Op, Value) or on a list (List,
-// Match, Code, optional Value range and WithinDays).
+// Match, Code, optional Value range, at most one of WithinDays (an event window) and
+// PresentWithinDays (a state window), and for `exists` optional Status and Verification).
 type Predicate struct {
-	Attribute  string          `json:"attribute,omitempty"`
-	Op         string          `json:"op,omitempty"`
-	Value      json.RawMessage `json:"value,omitempty"`
-	List       string          `json:"list,omitempty"`
-	Match      string          `json:"match,omitempty"`
-	Code       []string        `json:"code,omitempty"`
-	WithinDays *int            `json:"within_days,omitempty"`
+	Attribute         string          `json:"attribute,omitempty"`
+	Op                string          `json:"op,omitempty"`
+	Value             json.RawMessage `json:"value,omitempty"`
+	List              string          `json:"list,omitempty"`
+	Match             string          `json:"match,omitempty"`
+	Code              []string        `json:"code,omitempty"`
+	WithinDays        *int            `json:"within_days,omitempty"`
+	PresentWithinDays *int            `json:"present_within_days,omitempty"`
+	Status            []string        `json:"status,omitempty"`
+	Verification      []string        `json:"verification,omitempty"`
 }
 
 // PredicateError names the predicate (by index and as written) that a policy error is about. The
@@ -104,6 +111,15 @@ func (p Predicate) String() string {
 		}
 		if p.WithinDays != nil {
 			fmt.Fprintf(&b, " within %d days", *p.WithinDays)
+		}
+		if p.PresentWithinDays != nil {
+			fmt.Fprintf(&b, " present within %d days", *p.PresentWithinDays)
+		}
+		if len(p.Status) > 0 {
+			fmt.Fprintf(&b, " status %s", strings.Join(p.Status, ","))
+		}
+		if len(p.Verification) > 0 {
+			fmt.Fprintf(&b, " verification %s", strings.Join(p.Verification, ","))
 		}
 		return b.String()
 	}

@@ -137,6 +137,15 @@ func TestCompilePredicateErrors(t *testing.T) {
 		{"AgeFraction", "clinical", 1, []string{`{"attribute": "age", "op": "gte", "value": 17.5}`}},
 		{"AgeBetweenOneValue", "clinical", 1, []string{`{"attribute": "age", "op": "between", "value": [18]}`}},
 		{"ListValueStrings", "clinical", 1, []string{`{"list": "observations", "match": "exists", "code": ["4548-4"], "value": ["7.5", "11"]}`}},
+		{"BothWindows", "clinical", 1, []string{`{"list": "conditions", "match": "none", "code": ["I21"], "within_days": 10, "present_within_days": 10}`}},
+		{"StateWindowOnEvents", "clinical", 1, []string{`{"list": "observations", "match": "none", "code": ["4548-4"], "present_within_days": 10}`}},
+		{"StatusOnNone", "clinical", 1, []string{`{"list": "conditions", "match": "none", "code": ["I21"], "status": ["active"]}`}},
+		{"VerificationOnLatest", "clinical", 1, []string{`{"list": "observations", "match": "latest", "code": ["4548-4"], "verification": ["confirmed"]}`}},
+		{"UnknownStatus", "clinical", 1, []string{`{"list": "conditions", "match": "exists", "code": ["I21"], "status": ["cured"]}`}},
+		{"VerificationOnMedications", "clinical", 1, []string{`{"list": "medications", "match": "exists", "code": ["311041"], "verification": ["confirmed"]}`}},
+		{"StatusOnScalar", "clinical", 1, []string{`{"attribute": "sex", "op": "eq", "value": "male", "status": ["active"]}`}},
+		{"ListValueEmptyAtScale", "clinical", 1, []string{`{"list": "observations", "match": "exists", "code": ["4548-4"], "value": [7.491, 7.499]}`}},
+		{"ListValueHugeExponent", "clinical", 1, []string{`{"list": "observations", "match": "exists", "code": ["4548-4"], "value": [1, 1e999999999]}`}},
 		{"ListValueOneNumber", "clinical", 1, []string{`{"list": "observations", "match": "exists", "code": ["4548-4"], "value": [7.5]}`}},
 		{"ListValueNegative", "clinical", 1, []string{`{"list": "observations", "match": "exists", "code": ["4548-4"], "value": [-1, 7]}`}},
 		{"InZeroValues", "coverage", 1, []string{`{"attribute": "payer", "op": "in", "value": []}`}},
@@ -144,13 +153,19 @@ func TestCompilePredicateErrors(t *testing.T) {
 		{"In17ValuesOnCoverage", "coverage", 0, []string{`{"attribute": "payer", "op": "in", "value": [` + strings.Join(payers, ", ") + `]}`}},
 		{"In17Values", "clinical", 1, []string{`{"attribute": "sex", "op": "in", "value": [` + strings.Join(seventeen, ", ") + `]}`}},
 		{"FamiliesOverflowOnePredicate", "coverage", 1, []string{`{"list": "service_categories", "match": "exists", "code": ["1", "2", "3", "4", "5"]}`}},
-		{"FamiliesOverflowAcrossPredicates", "coverage", 1, []string{
-			`{"list": "service_categories", "match": "exists", "code": ["1", "2", "3"]}`,
-			`{"list": "service_categories", "match": "none", "code": ["1", "4", "5"]}`}},
+		{"BlocksOverflowAcrossPredicates", "coverage", 1, []string{
+			`{"list": "service_categories", "match": "none", "code": ["1", "2", "3"]}`,
+			`{"list": "service_categories", "match": "none", "code": ["4", "5"]}`}},
 		{"FamiliesOverflowConditions", "clinical", 0, []string{
-			`{"list": "conditions", "match": "exists", "code": ["A00", "A01", "A02", "A03", "A04"]}`,
-			`{"list": "conditions", "match": "none", "code": ["A05", "A06", "A07", "A08"]}`}},
-		{"SetValuesOverflowOnePredicate", "clinical", 1, []string{`{"attribute": "sex", "op": "in", "value": ["female", "male", "other", "unknown"]}`, `{"attribute": "birth_date", "op": "not_in", "value": ["1970-01-01"]}`}},
+			`{"list": "conditions", "match": "exists", "code": ["A00", "A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08"]}`}},
+		{"ExistsOverflowConditions", "clinical", 0, repeat(`{"list": "conditions", "match": "exists", "code": ["E11"]}`, 7)},
+		{"LatestOverflowMedications", "clinical", 0, repeat(`{"list": "medications", "match": "latest", "code": ["860975"]}`, 2)},
+		{"SetValuesOverflowAcrossPredicatesClinical", "clinical", 1, []string{`{"attribute": "sex", "op": "in", "value": ["female", "male", "other", "unknown"]}`,
+			`{"attribute": "birth_date", "op": "not_in", "value": ["1970-01-01", "1970-01-02", "1970-01-03", "1970-01-04", "1970-01-05", "1970-01-06", "1970-01-07", "1970-01-08", "1970-01-09", "1970-01-10", "1970-01-11", "1970-01-12", "1970-01-13"]}`}},
+		{"ValueOnNone", "clinical", 1, []string{`{"list": "observations", "match": "none", "code": ["39156-5"], "value": [40, 100]}`}},
+		{"LatestOnICDFamily", "clinical", 1, []string{`{"list": "conditions", "match": "latest", "code": ["E11"]}`}},
+		{"17ClinicalPredicates", "clinical", 16, []string{goodClinical}},
+		{"9CoveragePredicates", "coverage", 8, []string{goodCoverage}},
 		{"SetValuesOverflowAcrossPredicates", "coverage", 2, []string{
 			`{"attribute": "payer", "op": "in", "value": ["A", "B", "C", "D", "E", "F", "G", "H"]}`,
 			`{"attribute": "plan", "op": "not_in", "value": ["A", "I", "J", "K", "L", "M", "N", "O"]}`,
@@ -257,10 +272,12 @@ func TestCompileAccepts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := compile(t, tc.js, tc.asOf)
-			if len(c.Values) != len(c.Schema.PolicyLayout().Fields) {
-				t.Fatalf("%d values for %d layout fields", len(c.Values), len(c.Schema.PolicyLayout().Fields))
+			a := c.Assigned
+			layout := a.Circuit.PolicyLayout(c.Schema)
+			if len(a.Values) != len(layout.Fields) {
+				t.Fatalf("%d values for %d layout fields", len(a.Values), len(layout.Fields))
 			}
-			if _, err := c.Schema.PolicyLayout().Pack(c.Values); err != nil {
+			if _, err := layout.Pack(a.Values); err != nil {
 				t.Fatalf("values do not fit their declared widths: %v", err)
 			}
 		})
@@ -281,8 +298,6 @@ func TestCompilePolicyErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, js, asOf string
 	}{
-		{"17ClinicalPredicates", pol("clinical", repeat(goodClinical, 17)...), asOf},
-		{"9CoveragePredicates", pol("coverage", repeat(goodCoverage, 9)...), asOf},
 		{"NoPredicates", pol("clinical"), asOf},
 		{"NullPredicates", `{"schema": "clinical", "scope": "s", "predicates": null}`, asOf},
 		{"MissingPredicates", `{"schema": "clinical", "scope": "s"}`, asOf},
@@ -302,7 +317,7 @@ func TestCompilePolicyErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := parse(t, tc.js).Compile(tc.asOf)
 			if err == nil {
-				t.Fatalf("compiled: hash %s", c.Hash.String())
+				t.Fatalf("compiled: hash %s", c.Assigned.Hash.String())
 			}
 			var pe *policy.PredicateError
 			if errors.As(err, &pe) {
@@ -329,12 +344,15 @@ func TestCompileDeterministic(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range []*policy.Compiled{b, c1, c2} {
-			if !c.Hash.Equal(&a.Hash) || !c.Scope.Equal(&a.Scope) || c.AsOf != a.AsOf {
+			if !c.Assigned.Hash.Equal(&a.Assigned.Hash) || !c.Scope.Equal(&a.Scope) || c.AsOf != a.AsOf {
 				t.Fatalf("hash, scope or as-of differ between compilations")
 			}
-			for i := range a.Values {
-				if a.Values[i].Cmp(c.Values[i]) != 0 {
-					t.Fatalf("value %d (%s) differs: %v vs %v", i, a.Schema.PolicyLayout().Fields[i].Name, a.Values[i], c.Values[i])
+			if c.Assigned.Circuit != a.Assigned.Circuit {
+				t.Fatalf("circuit %s vs %s", c.Assigned.Circuit.ID, a.Assigned.Circuit.ID)
+			}
+			for i := range a.Assigned.Values {
+				if a.Assigned.Values[i].Cmp(c.Assigned.Values[i]) != 0 {
+					t.Fatalf("value %d (%s) differs: %v vs %v", i, a.Assigned.Circuit.PolicyLayout(a.Schema).Fields[i].Name, a.Assigned.Values[i], c.Assigned.Values[i])
 				}
 			}
 		}
@@ -385,21 +403,28 @@ func TestPolicyHashChanges(t *testing.T) {
 		{"NoneCodes", doc("trial:A", with(4, `{"list": "conditions", "match": "none", "code": ["E10", "I21"], "within_days": 180}`)), asOf},
 		{"Dropped", doc("trial:A", base[:4]), asOf},
 		{"Swap01", doc("trial:A", swap(0, 1)), asOf},
-		{"Swap34", doc("trial:A", swap(3, 4)), asOf},
-		{"Swap24", doc("trial:A", swap(2, 4)), asOf},
 	}
 	seen := map[string]string{}
 	for _, v := range variants {
-		h := compile(t, v.js, v.asOf).Hash.String()
+		h := compile(t, v.js, v.asOf).Assigned.Hash.String()
 		if other, ok := seen[h]; ok {
 			t.Errorf("%s and %s have the same policy hash", v.name, other)
 		}
 		seen[h] = v.name
 	}
-	// Issuers are checked natively, not in the circuit; the hash commits to the compiled vector,
-	// as-of date and scope only.
+	// Predicates of different kinds take slots of their own kind: their order is not part of the
+	// statement, and the hash stays. Issuers are checked natively, not in the circuit; the hash
+	// commits to the compiled vector, as-of date and scope only.
+	for _, v := range []variant{
+		{"Swap34", doc("trial:A", swap(3, 4)), asOf},
+		{"Swap24", doc("trial:A", swap(2, 4)), asOf},
+	} {
+		if h := compile(t, v.js, v.asOf).Assigned.Hash.String(); seen[h] != "Base" {
+			t.Errorf("%s: the same statement in another order has another hash", v.name)
+		}
+	}
 	withIssuers := fmt.Sprintf(`{"schema": "clinical", "scope": "trial:A", "issuers": [%q], "predicates": [%s]}`, issuerHex(t), strings.Join(base, ", "))
-	if h := compile(t, withIssuers, asOf).Hash.String(); seen[h] != "Base" {
+	if h := compile(t, withIssuers, asOf).Assigned.Hash.String(); seen[h] != "Base" {
 		t.Errorf("an issuers list changed the policy hash")
 	}
 }
@@ -446,22 +471,96 @@ func TestPredicateString(t *testing.T) {
 	}
 }
 
-// TestValueRangePool: distinct value ranges on a list share a pool of the list's ValueRanges
-// slots; one more is refused naming its predicate, and a repeated range takes no new slot.
-func TestValueRangePool(t *testing.T) {
-	_, obsList, _ := schema.Clinical().List("observations")
-	n := obsList.ValueRanges
-	rangePred := func(k int) string {
-		return fmt.Sprintf(`{"list": "observations", "match": "exists", "code": ["4548-4"], "value": [%d, %d]}`, k, k+1)
+// TestLadder: a policy is laid out for the smallest circuit of its schema's ladder that holds it
+// (DESIGN.md, Capacity); one no circuit holds is refused naming the predicate that overflows the
+// largest, and it wraps ErrDoesNotFit.
+func TestLadder(t *testing.T) {
+	exists := func(code string) string {
+		return fmt.Sprintf(`{"list": "conditions", "match": "exists", "code": [%q]}`, code)
 	}
-	var preds []string
-	for k := range n {
-		preds = append(preds, rangePred(k))
+	repeat := func(n int, f func(k int) string) []string {
+		var out []string
+		for k := range n {
+			out = append(out, f(k))
+		}
+		return out
 	}
-	compile(t, pol("clinical", append(preds, rangePred(0))...), asOf) // repeated: still fits
-	_, err := parse(t, pol("clinical", append(preds, rangePred(n))...)).Compile(asOf)
-	var pe *policy.PredicateError
-	if !errors.As(err, &pe) || pe.Index != n {
-		t.Fatalf("range %d of %d: error %v, want a PredicateError for predicate %d", n+1, n, err, n)
+	sixteen := append(repeat(6, func(k int) string { return exists(fmt.Sprintf("E1%d", k)) }),
+		`{"attribute": "age", "op": "between", "value": [18, 75]}`,
+		`{"attribute": "sex", "op": "in", "value": ["female", "male"]}`,
+		`{"list": "conditions", "match": "none", "code": ["I21"], "within_days": 180}`,
+		`{"list": "conditions", "match": "none", "code": ["I63"], "present_within_days": 180}`,
+		`{"list": "observations", "match": "latest", "code": ["4548-4"], "value": [7.5, 11.0], "within_days": 180}`,
+		`{"list": "observations", "match": "exists", "code": ["39156-5"], "value": [30, 60]}`,
+		`{"list": "observations", "match": "none", "code": ["2160-0"], "within_days": 90}`,
+		`{"list": "medications", "match": "exists", "code": ["860975"]}`,
+		`{"list": "medications", "match": "none", "code": ["311041"], "present_within_days": 90}`,
+		`{"list": "medications", "match": "latest", "code": ["860975"], "within_days": 365}`,
+	)
+	for _, tc := range []struct {
+		name    string
+		js      string
+		circuit string
+		refused int // the predicate refused, -1 for none
+	}{
+		{"CoverageExample", testfixture.CoveragePolicy, "coverage-v2-s", -1},
+		{"TrialExample", testfixture.ClinicalPolicy, "clinical-v2-s", -1},
+		{"TwoExists", pol("clinical", exists("E11"), exists("I10")), "clinical-v2-m", -1},
+		{"MedicationLatest", pol("clinical", `{"list": "medications", "match": "latest", "code": ["860975"]}`), "clinical-v2-m", -1},
+		{"FiveCodeFamilies", pol("clinical", `{"list": "conditions", "match": "exists", "code": ["E10", "E11", "E12", "E13", "I10"]}`), "clinical-v2-l", -1},
+		{"NineCodeFamilies", pol("clinical", `{"list": "conditions", "match": "exists", "code": ["E10", "E11", "E12", "E13", "I10", "I11", "I12", "I13", "I15"]}`), "", 0},
+		{"Sixteen", pol("clinical", sixteen...), "clinical-v2-l", -1},
+		{"SevenExists", pol("clinical", repeat(7, func(k int) string { return exists(fmt.Sprintf("E1%d", k)) })...), "", 6},
+		{"CoverageNineScalars", pol("coverage", repeat(9, func(k int) string {
+			return fmt.Sprintf(`{"attribute": "period_start", "op": "gte", "value": "2026-01-%02d"}`, k+1)
+		})...), "", 8},
+		{"CoverageEight", pol("coverage", repeat(8, func(k int) string {
+			return fmt.Sprintf(`{"attribute": "period_start", "op": "gte", "value": "2026-01-%02d"}`, k+1)
+		})...), "coverage-v2-l", -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parse(t, tc.js).Compile(asOf)
+			if tc.refused >= 0 {
+				var pe *policy.PredicateError
+				if !errors.As(err, &pe) || pe.Index != tc.refused || !errors.Is(err, policy.ErrDoesNotFit) || !errors.Is(err, policy.ErrInvalid) {
+					t.Fatalf("Compile = %v, want predicate %d refused as not fitting", err, tc.refused)
+				}
+				largest := parse(t, tc.js)
+				s, _ := schema.Get(largest.Schema)
+				if id := s.Circuits[len(s.Circuits)-1].ID; !strings.Contains(err.Error(), id) {
+					t.Errorf("refusal %q does not name the largest circuit %s", err, id)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Assigned.Circuit.ID != tc.circuit {
+				t.Fatalf("laid out for %s, want %s", c.Assigned.Circuit.ID, tc.circuit)
+			}
+			// every smaller rung refuses it; every larger one holds it with a different hash
+			below := true
+			for _, circuit := range c.Schema.Circuits {
+				a, err := c.For(circuit)
+				switch {
+				case circuit.ID == tc.circuit:
+					below = false
+					if err != nil || !a.Hash.Equal(&c.Assigned.Hash) {
+						t.Errorf("%s: %v", circuit.ID, err)
+					}
+				case below:
+					if !errors.Is(err, policy.ErrDoesNotFit) {
+						t.Errorf("%s holds it: %v", circuit.ID, err)
+					}
+				default:
+					if err != nil || a.Hash.Equal(&c.Assigned.Hash) {
+						t.Errorf("%s: %v, or the same hash as %s", circuit.ID, err, tc.circuit)
+					}
+				}
+			}
+			if _, err := c.For(schema.Coverage().Circuits[0]); c.Schema.ID == "clinical" && err == nil {
+				t.Error("a clinical policy laid out for a coverage circuit")
+			}
+		})
 	}
 }

@@ -25,7 +25,7 @@ func coverageRequest(t *testing.T) Request {
 // TestConcurrentProofs: many goroutines prove at once through one Prover; every proof is made.
 func TestConcurrentProofs(t *testing.T) {
 	testfixture.Quiet()
-	p, err := New(testfixture.KeysDir(t, keys.Groth16, schema.Coverage()), keys.Groth16, []string{"coverage-v1"}, 2)
+	p, err := New(testfixture.KeysDir(t, keys.Groth16, schema.Coverage()), keys.Groth16, testfixture.CircuitIDs(schema.Coverage()), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestConcurrentProofs(t *testing.T) {
 // ends; once a slot frees, it goes through.
 func TestProvingBound(t *testing.T) {
 	testfixture.Quiet()
-	p, err := New(testfixture.KeysDir(t, keys.Groth16, schema.Coverage()), keys.Groth16, []string{"coverage-v1"}, 1)
+	p, err := New(testfixture.KeysDir(t, keys.Groth16, schema.Coverage()), keys.Groth16, testfixture.CircuitIDs(schema.Coverage()), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

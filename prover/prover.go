@@ -75,12 +75,35 @@ func (p *Prover) Backend() keys.Backend { return p.backend }
 // Keys returns the loaded key set of a circuit, or nil.
 func (p *Prover) Keys(circuit string) *keys.Keys { return p.keys[circuit] }
 
-// Prepared is a request that passed every native check, with its witness built.
+// Prepared is a request that passed every native check, with its witness built for the smallest
+// loaded circuit of the schema's ladder that holds the policy.
 type Prepared struct {
 	Keys     *keys.Keys
 	Compiled *policy.Compiled
+	Assigned *policy.Assigned
 	Witness  *circuits.Witness
 	Issuer   string
+}
+
+// circuitFor returns the keys and layout of the smallest loaded circuit that holds the policy.
+func (p *Prover) circuitFor(c *policy.Compiled) (*keys.Keys, *policy.Assigned, error) {
+	var last error
+	for _, circuit := range c.Schema.Circuits {
+		k := p.keys[circuit.ID]
+		if k == nil {
+			continue
+		}
+		a, err := c.For(circuit)
+		if err != nil {
+			last = err
+			continue
+		}
+		return k, a, nil
+	}
+	if last != nil {
+		return nil, nil, zkhealth.Wrap(zkhealth.EInvalid, fmt.Errorf("policy: %w", last))
+	}
+	return nil, nil, zkhealth.Errorf(zkhealth.EUnavailable, "no %s keys loaded for a %s circuit", p.backend, c.Schema.ID)
 }
 
 // Prepare runs every native check of a request and builds its witness. Errors are *zkhealth.Error:
@@ -119,8 +142,10 @@ func (p *Prover) Prepare(req Request) (*Prepared, error) {
 		return nil, zkhealth.Errorf(zkhealth.ECredential, "the credential was issued on %s, after the as-of date %s", d.Header.IssuedOn, req.AsOf)
 	case asOf > expires:
 		return nil, zkhealth.Errorf(zkhealth.ECredential, "the credential expired on %s, before the as-of date %s", d.Header.ExpiresOn, req.AsOf)
+	case asOf-issued > compiled.MaxAge:
+		return nil, zkhealth.Errorf(zkhealth.ENotSatisfied, "the credential was issued on %s, %d days before the as-of date; the policy accepts credentials at most %d days old (max_credential_age_days)", d.Header.IssuedOn, asOf-issued, compiled.MaxAge)
 	}
-	failing, err := compiled.Evaluate(d.Values)
+	failing, err := compiled.Evaluate(d.Attributes)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate policy: %w", err)
 	}
@@ -129,14 +154,18 @@ func (p *Prover) Prepare(req Request) (*Prepared, error) {
 		e.Predicate = failing
 		return nil, e
 	}
-	k := p.keys[d.Schema.Circuit]
-	if k == nil {
-		return nil, zkhealth.Errorf(zkhealth.EUnavailable, "no %s keys loaded for circuit %s", p.backend, d.Schema.Circuit)
+	k, assigned, err := p.circuitFor(compiled)
+	if err != nil {
+		return nil, err
+	}
+	lists, err := circuits.BuildOpenings(d.Attributes, assigned)
+	if err != nil {
+		return nil, fmt.Errorf("open lists: %w", err)
 	}
 	secret := req.Holder.Element()
 	w := &circuits.Witness{
 		Public: circuits.Public{
-			PolicyHash: compiled.Hash,
+			PolicyHash: assigned.Hash,
 			Issuer:     d.Issuer,
 			Challenge:  req.Challenge,
 			Nullifier:  fieldhash.Nullifier(secret, compiled.Scope),
@@ -144,9 +173,10 @@ func (p *Prover) Prepare(req Request) (*Prepared, error) {
 		Credential:   d.Values,
 		Signature:    d.Signature,
 		HolderSecret: secret,
-		Policy:       compiled.Values,
+		Policy:       assigned.Values,
+		Lists:        lists,
 	}
-	return &Prepared{Keys: k, Compiled: compiled, Witness: w, Issuer: req.Credential.Issuer}, nil
+	return &Prepared{Keys: k, Compiled: compiled, Assigned: assigned, Witness: w, Issuer: req.Credential.Issuer}, nil
 }
 
 // Prove checks the request (see Prepare) and proves it, waiting for a free proving slot or ctx.
@@ -171,7 +201,7 @@ func (p *Prover) ProvePrepared(ctx context.Context, prep *Prepared) (*zkhealth.P
 	defer func() { <-p.slots }()
 
 	k := prep.Keys
-	assignment, err := circuits.Assign(k.Schema, prep.Witness)
+	assignment, err := circuits.Assign(k.Schema, k.Circuit, prep.Witness)
 	if err != nil {
 		return nil, err
 	}

@@ -16,11 +16,11 @@ import (
 func TestProveVerifyExamples(t *testing.T) {
 	testfixture.Quiet()
 	dir := testfixture.KeysDir(t, keys.Groth16, schema.Coverage(), schema.Clinical())
-	pr, err := prover.New(dir, keys.Groth16, []string{"coverage-v1", "clinical-v1"}, 2)
+	pr, err := prover.New(dir, keys.Groth16, schema.CircuitIDs(), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := verifier.New(dir, []string{"coverage-v1", "clinical-v1"}, keys.Groth16)
+	v, err := verifier.New(dir, schema.CircuitIDs(), keys.Groth16)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,16 +116,18 @@ func (l *Layout) Pack(values []*big.Int) ([]*big.Int, error) {
 // AttrField is the layout name of scalar attribute name.
 func AttrField(name string) string { return "attr/" + name }
 
+// RootField is the layout name of a list's tree root.
+func RootField(list string) string { return list + "/root" }
+
 // LengthField is the layout name of a list's true length.
 func LengthField(list string) string { return list + "/length" }
 
-// TruncatedField is the layout name of a list's truncation flag.
-func TruncatedField(list string) string { return list + "/truncated" }
+// CompleteSinceField is the layout name of a list's complete_since date (0 when nothing was left
+// out: the list is complete since 1900-01-01, the first encodable date).
+func CompleteSinceField(list string) string { return list + "/complete_since" }
 
-// EntryField is the layout name of part ("code", "value", "date") of entry i of a list.
-func EntryField(list string, i int, part string) string {
-	return fmt.Sprintf("%s/%d/%s", list, i, part)
-}
+// IncompleteField is the layout name of a list's incomplete flag.
+func IncompleteField(list string) string { return list + "/incomplete" }
 
 // Header field names of the credential layout.
 const (
@@ -136,7 +138,7 @@ const (
 )
 
 // CredentialLayout is the layout of the schema's credential vector: header, scalar attributes,
-// then each list's length, truncation flag and entries. It is computed once per Schema.
+// then each list's root, length and completeness. It is computed once per Schema.
 func (s *Schema) CredentialLayout() *Layout {
 	s.credLayout.Do(func() { s.cred = s.credentialLayout() })
 	return s.cred
@@ -153,35 +155,75 @@ func (s *Schema) credentialLayout() *Layout {
 		fields = append(fields, Field{AttrField(a.Name), a.Type.Bits()})
 	}
 	for _, l := range s.Lists {
-		fields = append(fields, Field{LengthField(l.Name), LengthBits}, Field{TruncatedField(l.Name), 1})
-		for i := range l.Capacity {
-			fields = append(fields, Field{EntryField(l.Name, i, "code"), l.Code.Bits()})
-			if l.Value {
-				fields = append(fields, Field{EntryField(l.Name, i, "value"), ScalarCmpBits})
-			}
-			if l.HasDate() {
-				fields = append(fields, Field{EntryField(l.Name, i, "date"), WithinBits})
-			}
-		}
+		fields = append(fields,
+			Field{RootField(l.Name), 0},
+			Field{LengthField(l.Name), LengthBits},
+			Field{CompleteSinceField(l.Name), WithinBits},
+			Field{IncompleteField(l.Name), 1})
 	}
 	return NewLayout(fields)
 }
 
-// Field names of the compiled-policy layout.
+// Field names of a list entry's leaf layout.
+const (
+	LeafCode         = "code"
+	LeafDate         = "date"
+	LeafEnd          = "end"
+	LeafValue        = "value"
+	LeafStatus       = "status"
+	LeafVerification = "verification"
+)
 
-// PredField is the layout name of part of predicate slot i: "on", "list", "target", "set",
-// "negate", "match", "within", "lo", "hi" (a scalar predicate's interval), and the mask bits
-// "family/K", "range/K" and "value/K".
-func PredField(i int, part string) string { return fmt.Sprintf("pred/%d/%s", i, part) }
+// LeafCodeBits is the width of a leaf's code: the entry's code + 1 (so the low sentinel's 0 lies
+// below every code) up to the padding's 2^bits + 1 (above every code).
+func (l List) LeafCodeBits() int { return l.Code.Bits() + 1 }
 
-// FamilyField is the layout name of bound ("lo" or "hi") of family slot k of a list.
-func FamilyField(list string, k int, bound string) string {
-	return fmt.Sprintf("family/%s/%d/%s", list, k, bound)
+// LeafLayout is the layout of one entry of the list as a tree leaf: code, then the fields the
+// list's entries carry (date, end, value, status, verification). It packs into one element.
+func (l List) LeafLayout() *Layout {
+	fields := []Field{{LeafCode, l.LeafCodeBits()}}
+	if l.HasDate() {
+		fields = append(fields, Field{LeafDate, WithinBits})
+	}
+	if l.HasEnd() {
+		fields = append(fields, Field{LeafEnd, WithinBits})
+	}
+	if l.Value {
+		fields = append(fields, Field{LeafValue, ScalarCmpBits})
+	}
+	if l.Status != nil {
+		fields = append(fields, Field{LeafStatus, StatusBits})
+	}
+	if l.Verification != nil {
+		fields = append(fields, Field{LeafVerification, StatusBits})
+	}
+	return NewLayout(fields)
 }
 
-// RangeField is the layout name of bound ("lo" or "hi") of value-range slot k of a list.
-func RangeField(list string, k int, bound string) string {
-	return fmt.Sprintf("range/%s/%d/%s", list, k, bound)
+// Field names of a circuit's compiled-policy layout.
+
+// ScalarField is the layout name of part of scalar slot k: "on", "target", "set", "negate", "lo",
+// "hi" and the set-value mask bits "value/K".
+func ScalarField(k int, part string) string { return fmt.Sprintf("scalar/%d/%s", k, part) }
+
+// PickField is the layout name of part of exists slot j of a list: "on", "fam/F/on",
+// "fam/F/lo", "fam/F/hi" (code families, shifted as leaf codes are), "range", "lo", "hi" (value
+// range), "state", "start" (window), "status/K", "verification/K" (statuses counted).
+func PickField(list string, j int, part string) string {
+	return fmt.Sprintf("pick/%s/%d/%s", list, j, part)
+}
+
+// BlockField is the layout name of part of block b of a list: "on", "lo", "hi" (the family,
+// shifted as leaf codes are), "kind", "start" (the window of a none block), "latest/G" (the
+// latest slot a latest block belongs to).
+func BlockField(list string, b int, part string) string {
+	return fmt.Sprintf("block/%s/%d/%s", list, b, part)
+}
+
+// LatestField is the layout name of part of latest slot g of a list: "on", "range", "lo", "hi",
+// "state", "start".
+func LatestField(list string, g int, part string) string {
+	return fmt.Sprintf("latest/%s/%d/%s", list, g, part)
 }
 
 // SetValueField is the layout name of slot k of the policy's pool of set values.
@@ -189,57 +231,97 @@ func SetValueField(k int) string { return fmt.Sprintf("value/%d", k) }
 
 // Policy-wide field names of the compiled-policy layout.
 const (
-	FieldAsOf  = "as_of"
-	FieldScope = "scope"
+	FieldAsOf   = "as_of"
+	FieldScope  = "scope"
+	FieldMaxAge = "max_age"
 )
 
-// PolicyLayout is the layout of a compiled policy: the predicate slots, each list's pools of code
-// families and value ranges, the pool of set values, the as-of date and the scope. It is computed
-// once per Schema.
-func (s *Schema) PolicyLayout() *Layout {
-	s.polLayout.Do(func() { s.pol = s.policyLayout() })
-	return s.pol
+// PolicyLayout is the layout of a policy compiled for the circuit: the scalar slots and the pool of
+// set values, per list the exists slots, family blocks and latest slots, then the as-of date, the
+// max credential age and the scope. It is computed once per Circuit; s is the circuit's schema.
+func (c *Circuit) PolicyLayout(s *Schema) *Layout {
+	c.polLayout.Do(func() { c.pol = c.policyLayout(s) })
+	return c.pol
 }
 
-func (s *Schema) policyLayout() *Layout {
+func (c *Circuit) policyLayout(s *Schema) *Layout {
 	var fields []Field
-	for i := range s.Predicates {
-		fields = append(fields,
-			Field{PredField(i, "on"), 1},
-			Field{PredField(i, "list"), 1},
-			Field{PredField(i, "target"), TargetBits},
-			Field{PredField(i, "set"), 1},
-			Field{PredField(i, "negate"), 1},
-			Field{PredField(i, "match"), MatchBits},
-			Field{PredField(i, "within"), WithinBits},
-			Field{PredField(i, "lo"), ScalarCmpBits},
-			Field{PredField(i, "hi"), ScalarCmpBits},
-		)
-		for k := range s.MaxFamilies() {
-			fields = append(fields, Field{PredField(i, fmt.Sprintf("family/%d", k)), 1})
-		}
-		for k := range s.MaxValueRanges() {
-			fields = append(fields, Field{PredField(i, fmt.Sprintf("range/%d", k)), 1})
-		}
-		for k := range s.SetValues {
-			fields = append(fields, Field{PredField(i, fmt.Sprintf("value/%d", k)), 1})
+	add := func(name string, bits int) { fields = append(fields, Field{name, bits}) }
+	for k := range c.Scalars {
+		f := func(part string) string { return ScalarField(k, part) }
+		add(f("on"), 1)
+		add(f("target"), TargetBits)
+		add(f("set"), 1)
+		add(f("negate"), 1)
+		add(f("lo"), ScalarCmpBits)
+		add(f("hi"), ScalarCmpBits)
+		for v := range c.SetValues {
+			add(f(fmt.Sprintf("value/%d", v)), 1)
 		}
 	}
-	for _, l := range s.Lists {
-		for k := range l.Families {
-			fields = append(fields,
-				Field{FamilyField(l.Name, k, "lo"), l.Code.Bits()},
-				Field{FamilyField(l.Name, k, "hi"), l.Code.Bits()})
+	for v := range c.SetValues {
+		add(SetValueField(v), fieldhash.StringBits)
+	}
+	for li, l := range s.Lists {
+		slots := c.Lists[li]
+		window := func(f func(string) string) {
+			if l.HasEnd() {
+				add(f("state"), 1)
+			}
+			if l.HasDate() {
+				add(f("start"), WithinBits)
+			}
 		}
-		for k := range l.ValueRanges {
-			fields = append(fields,
-				Field{RangeField(l.Name, k, "lo"), ScalarCmpBits},
-				Field{RangeField(l.Name, k, "hi"), ScalarCmpBits})
+		valueRange := func(f func(string) string) {
+			if l.Value {
+				add(f("range"), 1)
+				add(f("lo"), ScalarCmpBits)
+				add(f("hi"), ScalarCmpBits)
+			}
+		}
+		for j := range slots.Picks {
+			f := func(part string) string { return PickField(l.Name, j, part) }
+			add(f("on"), 1)
+			for k := range slots.PickFamilies {
+				add(f(fmt.Sprintf("fam/%d/on", k)), 1)
+				add(f(fmt.Sprintf("fam/%d/lo", k)), l.LeafCodeBits())
+				add(f(fmt.Sprintf("fam/%d/hi", k)), l.LeafCodeBits())
+			}
+			valueRange(f)
+			window(f)
+			if l.Status != nil {
+				for k := range l.Status.Values {
+					add(f(fmt.Sprintf("status/%d", k)), 1)
+				}
+			}
+			if l.Verification != nil {
+				for k := range l.Verification.Values {
+					add(f(fmt.Sprintf("verification/%d", k)), 1)
+				}
+			}
+		}
+		for b := range slots.Blocks {
+			f := func(part string) string { return BlockField(l.Name, b, part) }
+			add(f("on"), 1)
+			add(f("lo"), l.LeafCodeBits())
+			add(f("hi"), l.LeafCodeBits())
+			add(f("kind"), KindBits)
+			if l.HasDate() {
+				add(f("start"), WithinBits)
+			}
+			for g := range slots.Latest {
+				add(f(fmt.Sprintf("latest/%d", g)), 1)
+			}
+		}
+		for g := range slots.Latest {
+			f := func(part string) string { return LatestField(l.Name, g, part) }
+			add(f("on"), 1)
+			valueRange(f)
+			window(f)
 		}
 	}
-	for k := range s.SetValues {
-		fields = append(fields, Field{SetValueField(k), fieldhash.StringBits})
-	}
-	fields = append(fields, Field{FieldAsOf, WithinBits}, Field{FieldScope, 0})
+	add(FieldAsOf, WithinBits)
+	add(FieldMaxAge, WithinBits)
+	add(FieldScope, 0)
 	return NewLayout(fields)
 }

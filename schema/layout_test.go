@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/zkhealth/zkhealth/internal/encode"
+	"github.com/zkhealth/zkhealth/internal/merkle"
 )
 
 // checkLayout asserts the invariants the circuit's unpacking relies on: every field has a position
@@ -220,58 +222,55 @@ func TestPackDoesNotAliasInputs(t *testing.T) {
 }
 
 // credentialFieldCount is the credential layout's field count, derived from DESIGN.md's header
-// (holder commitment, issued_on, expires_on, id) and the schema's declaration, independently of
-// CredentialLayout.
+// (holder commitment, issued_on, expires_on, id) and the schema's declaration (per list a root, a
+// length and two completeness fields), independently of CredentialLayout.
 func credentialFieldCount(s *Schema) int {
-	n := 4 + len(s.Attributes)
-	for _, l := range s.Lists {
-		perEntry := 1
-		if l.Value {
-			perEntry++
-		}
+	return 4 + len(s.Attributes) + 4*len(s.Lists)
+}
+
+// policyFieldCount is a circuit's policy layout field count, derived from its slots independently
+// of PolicyLayout.
+func policyFieldCount(s *Schema, c *Circuit) int {
+	n := c.Scalars*(6+c.SetValues) + c.SetValues + 3
+	for li, l := range s.Lists {
+		ls := c.Lists[li]
+		window, values, statuses, date := 0, 0, 0, 0
 		if l.HasDate() {
-			perEntry++
+			window, date = 1, 1
 		}
-		n += 2 + l.Capacity*perEntry
+		if l.HasEnd() {
+			window++
+		}
+		if l.Value {
+			values = 3
+		}
+		if l.Status != nil {
+			statuses += len(l.Status.Values)
+		}
+		if l.Verification != nil {
+			statuses += len(l.Verification.Values)
+		}
+		n += ls.Picks * (1 + 3*ls.PickFamilies + values + window + statuses)
+		n += ls.Blocks * (4 + date + ls.Latest)
+		n += ls.Latest * (1 + values + window)
 	}
 	return n
 }
 
 func TestLayoutSizes(t *testing.T) {
-	tests := []struct {
-		schema *Schema
-		// Golden sizes: a change here changes every circuit's constraint system and keys.
-		credFields, credElements int
-		polFields, polElements   int
-	}{
-		{Coverage(), 29, 6, 258, 14},
-		{Clinical(), 108, 13, 450, 17},
-	}
-	for _, tt := range tests {
-		t.Run(tt.schema.ID, func(t *testing.T) {
-			s := tt.schema
+	// Golden sizes: a change here changes every circuit's constraint system and keys.
+	creds := map[string][2]int{"coverage": {15, 6}, "clinical": {18, 6}}
+	policies := map[string][2]int{}
+	for _, s := range All() {
+		t.Run(s.ID, func(t *testing.T) {
 			cl := s.CredentialLayout()
 			checkLayout(t, cl)
 			if got := credentialFieldCount(s); len(cl.Fields) != got {
 				t.Errorf("credential layout has %d fields, the declaration implies %d", len(cl.Fields), got)
 			}
-			if len(cl.Fields) != tt.credFields || cl.Elements != tt.credElements {
-				t.Errorf("credential layout: %d fields in %d elements, want %d in %d", len(cl.Fields), cl.Elements, tt.credFields, tt.credElements)
+			if want := creds[s.ID]; len(cl.Fields) != want[0] || cl.Elements != want[1] {
+				t.Errorf("credential layout: %d fields in %d elements, want %d in %d", len(cl.Fields), cl.Elements, want[0], want[1])
 			}
-			pl := s.PolicyLayout()
-			checkLayout(t, pl)
-			perPred := 9 + s.MaxFamilies() + s.MaxValueRanges() + s.SetValues
-			families := 0
-			for _, l := range s.Lists {
-				families += 2*l.Families + 2*l.ValueRanges
-			}
-			if want := s.Predicates*perPred + families + s.SetValues + 2; len(pl.Fields) != want {
-				t.Errorf("policy layout has %d fields, the declaration implies %d", len(pl.Fields), want)
-			}
-			if len(pl.Fields) != tt.polFields || pl.Elements != tt.polElements {
-				t.Errorf("policy layout: %d fields in %d elements, want %d in %d", len(pl.Fields), pl.Elements, tt.polFields, tt.polElements)
-			}
-
 			// Header and every declared part are present, with the declared widths.
 			for name, bits := range map[string]int{
 				FieldHolder: 0, FieldIssuedOn: WithinBits, FieldExpiresOn: WithinBits, FieldID: CredentialIDBits,
@@ -286,47 +285,73 @@ func TestLayoutSizes(t *testing.T) {
 				}
 			}
 			for _, l := range s.Lists {
-				cl.Index(LengthField(l.Name))
-				cl.Index(TruncatedField(l.Name))
-				for i := range l.Capacity {
-					if got := cl.Fields[cl.Index(EntryField(l.Name, i, "code"))].Bits; got != l.Code.Bits() {
-						t.Errorf("%s code is %d bits, want %d", l.Name, got, l.Code.Bits())
-					}
-					if cl.Has(EntryField(l.Name, i, "value")) != l.Value {
-						t.Errorf("%s[%d] value presence wrong", l.Name, i)
-					}
-					if cl.Has(EntryField(l.Name, i, "date")) != l.HasDate() {
-						t.Errorf("%s[%d] date presence wrong", l.Name, i)
+				for name, bits := range map[string]int{
+					RootField(l.Name): 0, LengthField(l.Name): LengthBits, CompleteSinceField(l.Name): WithinBits, IncompleteField(l.Name): 1,
+				} {
+					if got := cl.Fields[cl.Index(name)].Bits; got != bits {
+						t.Errorf("%s is %d bits, want %d", name, got, bits)
 					}
 				}
-				if cl.Has(EntryField(l.Name, l.Capacity, "code")) {
-					t.Errorf("%s has an entry beyond its capacity", l.Name)
+				if l.Capacity >= 1<<LengthBits {
+					t.Errorf("%s: capacity %d does not fit its length", l.Name, l.Capacity)
+				}
+				// a leaf packs into one element: the tree hashes one element per leaf
+				ll := l.LeafLayout()
+				checkLayout(t, ll)
+				if ll.Elements != 1 || ll.Fields[0].Name != LeafCode || ll.Fields[0].Bits != l.Code.Bits()+1 {
+					t.Errorf("%s: leaf layout %+v", l.Name, ll.Fields)
+				}
+				for _, f := range []struct {
+					name string
+					has  bool
+				}{{LeafDate, l.HasDate()}, {LeafEnd, l.HasEnd()}, {LeafValue, l.Value}, {LeafStatus, l.Status != nil}, {LeafVerification, l.Verification != nil}} {
+					if ll.Has(f.name) != f.has {
+						t.Errorf("%s: leaf field %s present %v", l.Name, f.name, ll.Has(f.name))
+					}
 				}
 			}
-			for _, name := range []string{FieldAsOf, FieldScope, SetValueField(s.SetValues - 1), PredField(s.Predicates-1, "hi")} {
-				pl.Index(name)
-			}
-			if pl.Has(PredField(s.Predicates, "on")) {
-				t.Errorf("policy layout has a predicate slot beyond %d", s.Predicates)
-			}
-			if pl.Fields[pl.Index(FieldScope)].Bits != 0 {
-				t.Errorf("scope is not a full field")
+			for _, c := range s.Circuits {
+				pl := c.PolicyLayout(s)
+				checkLayout(t, pl)
+				if got := policyFieldCount(s, c); len(pl.Fields) != got {
+					t.Errorf("%s: policy layout has %d fields, the slots imply %d", c.ID, len(pl.Fields), got)
+				}
+				policies[c.ID] = [2]int{len(pl.Fields), pl.Elements}
+				for _, name := range []string{FieldAsOf, FieldScope, FieldMaxAge, SetValueField(c.SetValues - 1), ScalarField(c.Scalars-1, "hi")} {
+					pl.Index(name)
+				}
+				if pl.Has(ScalarField(c.Scalars, "on")) || pl.Has(SetValueField(c.SetValues)) {
+					t.Errorf("%s: policy layout has a slot beyond its declaration", c.ID)
+				}
+				if pl.Fields[pl.Index(FieldScope)].Bits != 0 {
+					t.Errorf("scope is not a full field")
+				}
+				if c.PolicyLayout(s) != pl {
+					t.Errorf("%s: policy layout recomputed", c.ID)
+				}
 			}
 		})
 	}
+	want := map[string][2]int{
+		"coverage-v2-s": {64, 6}, "coverage-v2-l": {315, 16},
+		"clinical-v2-s": {98, 9}, "clinical-v2-m": {229, 16}, "clinical-v2-l": {863, 51},
+	}
+	if fmt.Sprint(policies) != fmt.Sprint(want) {
+		t.Errorf("policy layouts (fields, elements) %v, want %v", policies, want)
+	}
 }
 
-// TestLayoutWidthsAgree checks the shared widths against one another: a list length holds every
-// capacity, an entry index fits IndexBits, dates fit the comparison width.
+// TestLayoutWidthsAgree checks the shared widths against one another: three children's aggregates
+// and a tag fit a lane, dates fit the comparison width.
 func TestLayoutWidthsAgree(t *testing.T) {
-	if MaxListCapacity > 1<<IndexBits || MaxListCapacity >= 1<<LengthBits {
-		t.Errorf("MaxListCapacity %d does not fit IndexBits %d / LengthBits %d", MaxListCapacity, IndexBits, LengthBits)
+	if WithinBits+PresenceBits > AggBits || 3*AggBits+merkle.TagBits >= fr.Bits {
+		t.Errorf("aggregates of %d bits do not pack three to a lane", AggBits)
 	}
 	if WithinBits > ScalarCmpBits || EnumBits > ScalarCmpBits {
 		t.Errorf("an ordered scalar is wider than ScalarCmpBits")
 	}
-	if NoWindow != 1<<WithinBits-1 {
-		t.Errorf("NoWindow = %d", NoWindow)
+	if !(encode.MaxDate < UnknownEnd && UnknownEnd < OngoingEnd && OngoingEnd < 1<<WithinBits) {
+		t.Errorf("ends UnknownEnd %d, OngoingEnd %d do not lie between MaxDate and 2^WithinBits", UnknownEnd, OngoingEnd)
 	}
 	if PackBits >= fr.Bits {
 		t.Errorf("PackBits %d does not stay below the %d-bit modulus", PackBits, fr.Bits)

@@ -10,7 +10,8 @@ import (
 	"github.com/zkhealth/zkhealth/internal/fieldhash"
 )
 
-// TestCapacities pins the capacities DESIGN.md promises.
+// TestCapacities pins the capacities DESIGN.md promises (Size, Capacity): whole records per list,
+// and predicates per policy on each schema's largest circuit.
 func TestCapacities(t *testing.T) {
 	tests := []struct {
 		schema   *Schema
@@ -18,9 +19,9 @@ func TestCapacities(t *testing.T) {
 		capacity int
 	}{
 		{Coverage(), "service_categories", 16},
-		{Clinical(), "conditions", 16},
-		{Clinical(), "observations", 16},
-		{Clinical(), "medications", 8},
+		{Clinical(), "conditions", 128},
+		{Clinical(), "observations", 1024},
+		{Clinical(), "medications", 256},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema.ID+"/"+tt.list, func(t *testing.T) {
@@ -31,24 +32,73 @@ func TestCapacities(t *testing.T) {
 			if l.Capacity < tt.capacity {
 				t.Errorf("capacity %d, DESIGN.md wants at least %d", l.Capacity, tt.capacity)
 			}
-			if l.Capacity > MaxListCapacity {
-				t.Errorf("capacity %d above MaxListCapacity", l.Capacity)
+			if l.Capacity != l.Leaves()-2 || l.Leaves() != pow(Arity, l.Depth) {
+				t.Errorf("capacity %d of a depth-%d tree of %d leaves", l.Capacity, l.Depth, l.Leaves())
 			}
 		})
 	}
-	if p := Clinical().Predicates; p < 16 {
-		t.Errorf("clinical has %d predicate slots, DESIGN.md wants at least 16", p)
-	}
-	if p := Coverage().Predicates; p < 8 {
-		t.Errorf("coverage has %d predicate slots, DESIGN.md wants at least 8", p)
-	}
-	// "in" / "not_in" take a set of up to 16 values per DESIGN.md, but the pool is shared: at
-	// least one value must fit.
-	for _, s := range All() {
-		if s.SetValues < 1 {
-			t.Errorf("%s has no set values", s.ID)
+	for _, tt := range []struct {
+		schema     *Schema
+		predicates int
+	}{{Clinical(), 16}, {Coverage(), 8}} {
+		largest := tt.schema.Circuits[len(tt.schema.Circuits)-1]
+		if p := largest.Predicates(); p < tt.predicates {
+			t.Errorf("%s holds %d predicates, DESIGN.md wants at least %d", largest.ID, p, tt.predicates)
 		}
 	}
+}
+
+// TestLadder: each schema's circuits are ordered smallest first, each rung holds at least every
+// slot of the one below (so "the smallest that holds it" is well defined), ids are unique.
+func TestLadder(t *testing.T) {
+	tests := []struct {
+		schema *Schema
+		ids    []string
+	}{
+		{Coverage(), []string{"coverage-v2-s", "coverage-v2-l"}},
+		{Clinical(), []string{"clinical-v2-s", "clinical-v2-m", "clinical-v2-l"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.schema.ID, func(t *testing.T) {
+			var ids []string
+			for i, c := range tt.schema.Circuits {
+				ids = append(ids, c.ID)
+				if c.Schema != tt.schema.ID {
+					t.Errorf("%s declared for %s", c.ID, c.Schema)
+				}
+				if got, ok := tt.schema.Circuit(c.ID); !ok || got != c {
+					t.Errorf("Circuit(%s) = %v, %v", c.ID, got, ok)
+				}
+				if i == 0 {
+					continue
+				}
+				prev := tt.schema.Circuits[i-1]
+				if c.Scalars < prev.Scalars || c.SetValues < prev.SetValues {
+					t.Errorf("%s has fewer scalar slots or set values than %s", c.ID, prev.ID)
+				}
+				for li, ls := range c.Lists {
+					p := prev.Lists[li]
+					if ls.Picks < p.Picks || (p.Picks > 0 && ls.PickFamilies < p.PickFamilies) || ls.Blocks < p.Blocks || ls.Latest < p.Latest {
+						t.Errorf("%s list %d slots %+v below %s's %+v", c.ID, li, ls, prev.ID, p)
+					}
+				}
+			}
+			if strings.Join(ids, ",") != strings.Join(tt.ids, ",") {
+				t.Errorf("ladder %v, want %v", ids, tt.ids)
+			}
+			if _, ok := tt.schema.Circuit("nope"); ok {
+				t.Error("Circuit(nope) found")
+			}
+		})
+	}
+}
+
+func pow(b, e int) int {
+	n := 1
+	for range e {
+		n *= b
+	}
+	return n
 }
 
 // TestDeclarations pins each shipped schema's attributes and lists as DESIGN.md and CLI.md
@@ -66,20 +116,19 @@ func TestDeclarations(t *testing.T) {
 		dateField string
 	}
 	tests := []struct {
-		schema  *Schema
-		id      string
-		circuit string
-		attrs   []attr
-		lists   []list
+		schema *Schema
+		id     string
+		attrs  []attr
+		lists  []list
 	}{
-		{Coverage(), "coverage", "coverage-v1",
+		{Coverage(), "coverage",
 			[]attr{
 				{"payer", Hashed, ""}, {"plan", Hashed, ""}, {"member_id", Hashed, ""},
 				{"status", Enum, "active,cancelled,draft,entered-in-error"},
 				{"period_start", Date, ""}, {"period_end", Date, ""}, {"insurance_type", Hashed, ""},
 			},
 			[]list{{"service_categories", X12, false, ""}}},
-		{Clinical(), "clinical", "clinical-v1",
+		{Clinical(), "clinical",
 			[]attr{{"birth_date", Date, ""}, {"sex", Enum, "female,male,other,unknown"}},
 			[]list{
 				{"conditions", ICD10CM, false, "onset"},
@@ -90,8 +139,8 @@ func TestDeclarations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
 			s := tt.schema
-			if s.ID != tt.id || s.Circuit != tt.circuit {
-				t.Errorf("ID, Circuit = %q, %q", s.ID, s.Circuit)
+			if s.ID != tt.id {
+				t.Errorf("ID = %q", s.ID)
 			}
 			if err := s.Validate(); err != nil {
 				t.Errorf("Validate: %v", err)
@@ -144,20 +193,30 @@ func TestDeclarations(t *testing.T) {
 
 func TestDerivedSizes(t *testing.T) {
 	tests := []struct {
-		schema                             *Schema
-		codeBits, maxFamilies, maxCapacity int
-		hasValues, hasDates                bool
+		schema                     *Schema
+		codeBits, statuses, verifs int
+		hasValues, hasDates        bool
+		posBits                    []int
 	}{
-		{Coverage(), encode.X12Bits, 4, 16, false, false},
-		{Clinical(), encode.ICD10Bits, 8, 16, true, true},
+		{Coverage(), encode.X12Bits, 0, 0, false, false, []int{8}},
+		{Clinical(), encode.ICD10Bits, 9, 4, true, true, []int{8, 11, 11}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema.ID, func(t *testing.T) {
 			s := tt.schema
-			if s.CodeBits() != tt.codeBits || s.MaxFamilies() != tt.maxFamilies || s.MaxCapacity() != tt.maxCapacity ||
+			if s.CodeBits() != tt.codeBits || s.MaxStatuses() != tt.statuses || s.MaxVerifications() != tt.verifs ||
 				s.HasValues() != tt.hasValues || s.HasDates() != tt.hasDates {
-				t.Errorf("CodeBits %d MaxFamilies %d MaxCapacity %d HasValues %v HasDates %v; want %+v",
-					s.CodeBits(), s.MaxFamilies(), s.MaxCapacity(), s.HasValues(), s.HasDates(), tt)
+				t.Errorf("CodeBits %d MaxStatuses %d MaxVerifications %d HasValues %v HasDates %v; want %+v",
+					s.CodeBits(), s.MaxStatuses(), s.MaxVerifications(), s.HasValues(), s.HasDates(), tt)
+			}
+			for i, l := range s.Lists {
+				// a position below Arity^Depth fits PosBits, and the last one needs all of them
+				if l.PosBits() != tt.posBits[i] || (l.Leaves()-1)>>l.PosBits() != 0 || (l.Leaves()-1)>>(l.PosBits()-1) == 0 {
+					t.Errorf("%s: PosBits %d for %d leaves, want %d", l.Name, l.PosBits(), l.Leaves(), tt.posBits[i])
+				}
+				if KeyBits(l) > MaxKeyBits {
+					t.Errorf("%s: keys of %d bits", l.Name, KeyBits(l))
+				}
 			}
 		})
 	}
@@ -216,13 +275,6 @@ func TestValidate(t *testing.T) {
 		}
 		return a
 	}
-	lists := func(n int) []List {
-		l := make([]List, n)
-		for i := range l {
-			l[i] = List{Name: fmt.Sprint("l", i), Capacity: 1, Code: RxNorm, Families: 1}
-		}
-		return l
-	}
 	tests := []struct {
 		name    string
 		mutate  func(s *Schema)
@@ -231,20 +283,26 @@ func TestValidate(t *testing.T) {
 		{"Shipped", func(s *Schema) {}, ""},
 		{"SixteenAttributes", func(s *Schema) { s.Attributes = attrs(1 << TargetBits) }, ""},
 		{"SeventeenAttributes", func(s *Schema) { s.Attributes = attrs(1<<TargetBits + 1) }, "more than 16"},
-		{"SixteenLists", func(s *Schema) { s.Lists = lists(1 << TargetBits) }, ""},
-		{"SeventeenLists", func(s *Schema) { s.Lists = lists(1<<TargetBits + 1) }, "more than 16"},
-		{"NoPredicates", func(s *Schema) { s.Predicates = 0 }, "at least one predicate"},
-		{"NegativePredicates", func(s *Schema) { s.Predicates = -1 }, "at least one predicate"},
-		{"NoSetValues", func(s *Schema) { s.SetValues = 0 }, "one set value"},
-		{"CapacityZero", func(s *Schema) { s.Lists[0].Capacity = 0 }, "capacity 0"},
-		{"CapacityMax", func(s *Schema) { s.Lists[0].Capacity = MaxListCapacity }, ""},
-		{"CapacityAboveMax", func(s *Schema) { s.Lists[1].Capacity = MaxListCapacity + 1 }, "list observations capacity 33"},
-		{"NoFamilies", func(s *Schema) { s.Lists[2].Families = 0 }, "list medications needs at least one family"},
+		{"DepthZero", func(s *Schema) { s.Lists[0].Depth, s.Lists[0].Capacity = 0, -1 }, "capacity -1 is not 6^0 − 2"},
+		{"CapacityNotTree", func(s *Schema) { s.Lists[0].Capacity = 200 }, "list conditions: capacity 200 is not 6^3 − 2"},
+		{"DepthFive", func(s *Schema) { s.Lists[1].Depth, s.Lists[1].Capacity = 5, 7774 }, "latest-key of 30 bits is too wide"},
+		{"CapacityAboveLength", func(s *Schema) { s.Lists[1].Depth, s.Lists[1].Capacity = 7, 279934 }, "does not fit 16 bits"},
 		{"NoCodeSystem", func(s *Schema) { s.Lists[0].Code = 0 }, "unsupported code system"},
 		{"UnknownCodeSystem", func(s *Schema) { s.Lists[0].Code = 99 }, "unsupported code system"},
+		{"EndWithoutDate", func(s *Schema) { s.Lists[2].DateField = "" }, "period entry needs a start date"},
+		{"StatusNoValues", func(s *Schema) { s.Lists[2].Status = &EntryEnum{Field: "status"} }, "status needs 1..15 values"},
+		{"StatusTooManyValues", func(s *Schema) { s.Lists[2].Status = &EntryEnum{Field: "status", Values: enumValues(16)} }, "status needs 1..15 values"},
 		{"EnumNoValues", func(s *Schema) { s.Attributes[1].Values = nil }, "enum sex"},
 		{"EnumMaxValues", func(s *Schema) { s.Attributes[1].Values = enumValues(1<<EnumBits - 1) }, ""},
 		{"EnumTooManyValues", func(s *Schema) { s.Attributes[1].Values = enumValues(1 << EnumBits) }, "enum sex"},
+		{"NoCircuit", func(s *Schema) { s.Circuits = nil }, "no circuit"},
+		{"CircuitOtherSchema", func(s *Schema) { s.Circuits[0].Schema = "coverage" }, "declared for schema coverage"},
+		{"NoScalarSlot", func(s *Schema) { s.Circuits[1].Scalars = 0 }, "circuit clinical-v2-m: needs at least one scalar slot"},
+		{"NoSetValues", func(s *Schema) { s.Circuits[0].SetValues = 0 }, "one set value"},
+		{"ListSlotsMissing", func(s *Schema) { s.Circuits[0].Lists = s.Circuits[0].Lists[:2] }, "2 list slot declarations for 3 lists"},
+		{"PickWithoutFamily", func(s *Schema) { s.Circuits[0].Lists[2] = ListSlots{Picks: 1} }, "list medications: bad slot counts"},
+		{"NegativeBlocks", func(s *Schema) { s.Circuits[0].Lists[2] = ListSlots{Blocks: -1} }, "bad slot counts"},
+		{"LatestWithoutBlock", func(s *Schema) { s.Circuits[0].Lists[1] = ListSlots{Latest: 1} }, "a latest slot needs dated entries and a block"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,7 +315,9 @@ func TestValidate(t *testing.T) {
 				}
 				// A valid declaration yields layouts that satisfy the packing invariants.
 				checkLayout(t, s.CredentialLayout())
-				checkLayout(t, s.PolicyLayout())
+				for _, c := range s.Circuits {
+					checkLayout(t, c.PolicyLayout(s))
+				}
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -270,12 +330,14 @@ func TestValidate(t *testing.T) {
 func TestGet(t *testing.T) {
 	for _, s := range All() {
 		got, err := Get(s.ID)
-		if err != nil || got.ID != s.ID || got.Circuit != s.Circuit {
+		if err != nil || got.ID != s.ID {
 			t.Errorf("Get(%q) = %v, %v", s.ID, got, err)
 		}
-		got, err = ByCircuit(s.Circuit)
-		if err != nil || got.ID != s.ID {
-			t.Errorf("ByCircuit(%q) = %v, %v", s.Circuit, got, err)
+		for _, c := range s.Circuits {
+			gs, gc, err := ByCircuit(c.ID)
+			if err != nil || gs.ID != s.ID || gc.ID != c.ID {
+				t.Errorf("ByCircuit(%q) = %v, %v, %v", c.ID, gs, gc, err)
+			}
 		}
 	}
 	for _, id := range []string{"", "Coverage", "clinical ", "coverage-v1", "fhir"} {
@@ -285,9 +347,10 @@ func TestGet(t *testing.T) {
 			t.Errorf("Get(%q) error %q does not name the id", id, err)
 		}
 	}
-	for _, c := range []string{"", "coverage", "clinical-v2", "Clinical-v1"} {
-		if got, err := ByCircuit(c); err == nil || got != nil {
-			t.Errorf("ByCircuit(%q) = %v, %v; want an error", c, got, err)
+	// v1 circuits are gone: their credentials signed a filtered extract (DESIGN.md, Records)
+	for _, c := range []string{"", "coverage", "clinical-v2", "clinical-v1", "coverage-v1", "Clinical-v2-s"} {
+		if gs, gc, err := ByCircuit(c); err == nil || gs != nil || gc != nil {
+			t.Errorf("ByCircuit(%q) = %v, %v, %v; want an error", c, gs, gc, err)
 		}
 	}
 }
@@ -299,16 +362,26 @@ func TestAll(t *testing.T) {
 	}
 	ids, circuits := map[string]bool{}, map[string]bool{}
 	for _, s := range all {
-		if ids[s.ID] || circuits[s.Circuit] {
-			t.Errorf("duplicate schema %s / circuit %s", s.ID, s.Circuit)
+		if ids[s.ID] {
+			t.Errorf("duplicate schema %s", s.ID)
 		}
-		ids[s.ID], circuits[s.Circuit] = true, true
+		ids[s.ID] = true
+		for _, c := range s.Circuits {
+			if circuits[c.ID] {
+				t.Errorf("duplicate circuit %s", c.ID)
+			}
+			circuits[c.ID] = true
+		}
+	}
+	if got := strings.Join(CircuitIDs(), ","); got != "clinical-v2-s,clinical-v2-m,clinical-v2-l,coverage-v2-s,coverage-v2-l" {
+		t.Errorf("CircuitIDs() = %s", got)
 	}
 	// Each call returns a fresh declaration: a caller mutating one cannot change another's.
 	a := Clinical()
 	a.Lists[0].Capacity = 1
 	a.Attributes[1].Values[0] = "changed"
-	if b := Clinical(); b.Lists[0].Capacity != 16 || b.Attributes[1].Values[0] != "female" {
+	a.Circuits[0].Scalars = 99
+	if b := Clinical(); b.Lists[0].Capacity != 214 || b.Attributes[1].Values[0] != "female" || b.Circuits[0].Scalars != 4 {
 		t.Errorf("Clinical() shares state between calls")
 	}
 }

@@ -47,7 +47,7 @@ func TestVerifyFHIR(t *testing.T) {
 	}
 	h := newHarness(t, svc, nil)
 	body := map[string]any{"request_id": req.ID, "proof": map[string]any{
-		"version": zkhealth.ProofVersion, "circuit": "coverage-v1", "backend": "groth16", "vk_fingerprint": "00", "proof": "AAAA",
+		"version": zkhealth.ProofVersion, "circuit": "coverage-v2-s", "backend": "groth16", "vk_fingerprint": "00", "proof": "AAAA",
 		"public": map[string]any{"policy_hash": "0x01", "issuer": ik.PublicHex(), "challenge": "0x02", "nullifier": "0x0abc"},
 		"as_of":  req.AsOf, "scope": req.Scope}}
 	verify := func(accept string) *servertest.Response {

@@ -184,8 +184,8 @@ func (p *Proofs) Prove(ctx context.Context, in ProveInput) (proofJSON []byte, hi
 		p.count(c.req, err)
 		return nil, false, err
 	}
-	p.d.Metrics.Proofs.WithLabelValues(c.req.Compiled.Schema.Circuit, "ok").Inc()
-	p.d.Metrics.ProofLatency.WithLabelValues(c.req.Compiled.Schema.Circuit).Observe(time.Since(start).Seconds())
+	p.d.Metrics.Proofs.WithLabelValues(f.Circuit, "ok").Inc()
+	p.d.Metrics.ProofLatency.WithLabelValues(f.Circuit).Observe(time.Since(start).Seconds())
 	out, err := json.Marshal(f)
 	if err != nil {
 		return nil, false, fmt.Errorf("encode proof: %w", err)
@@ -208,7 +208,7 @@ func (p *Proofs) count(req *Presentation, err error) {
 	if c := zkhealth.ErrorCode(err); c != zkhealth.EInternal && c != zkhealth.EUnavailable {
 		outcome = "refused"
 	}
-	p.d.Metrics.Proofs.WithLabelValues(req.Compiled.Schema.Circuit, outcome).Inc()
+	p.d.Metrics.Proofs.WithLabelValues(req.Compiled.Assigned.Circuit.ID, outcome).Inc()
 }
 
 // Run is the zkhealth.ProofRunner of the proof queues: it proves the job as Prove does (and

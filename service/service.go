@@ -319,14 +319,50 @@ type Circuit struct {
 	Constraints   int    `json:"constraints"`
 	PublicInputs  int    `json:"public_inputs"`
 	VKFingerprint string `json:"vk_fingerprint"`
+	// Slots is what a policy proved with the circuit may hold (a policy is proved with the
+	// smallest circuit of its schema that holds it).
+	Slots Slots `json:"slots"`
+}
+
+// Slots are a circuit's predicate slots.
+type Slots struct {
+	AttributePredicates int         `json:"attribute_predicates"`
+	SetValues           int         `json:"set_values"`
+	Lists               []ListSlots `json:"lists"`
+}
+
+// ListSlots are a circuit's slots on one list, and the list's capacity (the same in every circuit
+// of the schema).
+type ListSlots struct {
+	List              string `json:"list"`
+	Capacity          int    `json:"capacity"`
+	Exists            int    `json:"exists"`
+	FamiliesPerExists int    `json:"families_per_exists"`
+	FamilyBlocks      int    `json:"family_blocks"`
+	Latest            int    `json:"latest"`
+}
+
+// slotsOf describes a circuit's slots.
+func slotsOf(s *schema.Schema, c *schema.Circuit) Slots {
+	out := Slots{AttributePredicates: c.Scalars, SetValues: c.SetValues, Lists: []ListSlots{}}
+	for li, l := range s.Lists {
+		ls := c.Lists[li]
+		out.Lists = append(out.Lists, ListSlots{List: l.Name, Capacity: l.Capacity, Exists: ls.Picks,
+			FamiliesPerExists: ls.PickFamilies, FamilyBlocks: ls.Blocks, Latest: ls.Latest})
+	}
+	return out
 }
 
 // Circuits lists the loaded circuits.
 func (s *Service) Circuits() []Circuit {
 	var out []Circuit
 	for _, k := range s.d.Keys.Circuits() {
-		out = append(out, Circuit{ID: k.Circuit, Schema: k.Schema, Backend: string(k.Backend),
-			Constraints: k.Constraints, PublicInputs: k.PublicInputs, VKFingerprint: k.VKFingerprint})
+		c := Circuit{ID: k.Circuit, Schema: k.Schema, Backend: string(k.Backend),
+			Constraints: k.Constraints, PublicInputs: k.PublicInputs, VKFingerprint: k.VKFingerprint}
+		if sc, circuit, err := schema.ByCircuit(k.Circuit); err == nil {
+			c.Slots = slotsOf(sc, circuit)
+		}
+		out = append(out, c)
 	}
 	return out
 }

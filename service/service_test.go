@@ -46,15 +46,20 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	testfixture.Quiet()
 	dir := testfixture.KeysDir(t, keys.Groth16, schema.Coverage())
-	pr, err := prover.New(dir, keys.Groth16, []string{"coverage-v1"}, 2)
+	ids := testfixture.CircuitIDs(schema.Coverage())
+	pr, err := prover.New(dir, keys.Groth16, ids, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := verifier.New(dir, []string{"coverage-v1"}, keys.Groth16)
+	v, err := verifier.New(dir, ids, keys.Groth16)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := keys.NewRegistry(pr.Keys("coverage-v1"))
+	var sets []*keys.Keys
+	for _, id := range ids {
+		sets = append(sets, pr.Keys(id))
+	}
+	reg, err := keys.NewRegistry(sets...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,20 +40,21 @@ func proveHonest(t *testing.T, b keys.Backend, s *schema.Schema, attrs, pol stri
 	t.Helper()
 	testfixture.Quiet()
 	dir := testfixture.KeysDir(t, b, s)
-	pr, err := prover.New(dir, b, []string{s.Circuit}, 1)
+	pr, err := prover.New(dir, b, testfixture.CircuitIDs(s), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := verifier.New(dir, []string{s.Circuit}, b)
+	v, err := verifier.New(dir, testfixture.CircuitIDs(s), b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &honest{issued: testfixture.Issue(t, s, attrs, "2026-11-01", "2027-11-01"), policy: testfixture.Policy(t, pol), v: v, k: pr.Keys(s.Circuit)}
+	h := &honest{issued: testfixture.Issue(t, s, attrs, "2026-11-01", "2027-11-01"), policy: testfixture.Policy(t, pol), v: v}
 	h.challenge.SetRandom()
 	h.proof, err = pr.Prove(context.Background(), prover.Request{Credential: h.issued.Credential, Holder: h.issued.Holder, Policy: h.policy, AsOf: testfixture.AsOf, Challenge: h.challenge})
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.k = pr.Keys(h.proof.Circuit)
 	return h
 }
 
@@ -79,16 +80,20 @@ func TestPublicInputsBound(t *testing.T) {
 		}
 		c, _ := h.policy.Compile(testfixture.AsOf)
 		nullifier, _ := fieldhash.ParseHex(h.proof.Public.Nullifier)
-		base := circuits.Public{PolicyHash: c.Hash, Issuer: h.issued.Issuer.Public(), Challenge: h.challenge, Nullifier: nullifier}
+		base := circuits.Public{PolicyHash: c.Assigned.Hash, Issuer: h.issued.Issuer.Public(), Challenge: h.challenge, Nullifier: nullifier}
+		sc, ok := s.Circuit(h.proof.Circuit)
+		if !ok {
+			t.Fatalf("proof of unknown circuit %s", h.proof.Circuit)
+		}
 		verify := func(p circuits.Public) error {
-			w, err := frontend.NewWitness(circuits.PublicAssignment(s, &p), ecc.BN254.ScalarField(), frontend.PublicOnly())
+			w, err := frontend.NewWitness(circuits.PublicAssignment(s, sc, &p), ecc.BN254.ScalarField(), frontend.PublicOnly())
 			if err != nil {
 				t.Fatal(err)
 			}
 			return groth16.Verify(prf, h.k.VK.(groth16.VerifyingKey), w, solidity.WithVerifierTargetSolidityVerifier(backend.GROTH16))
 		}
 		if err := verify(base); err != nil {
-			t.Fatalf("%s: honest proof rejected: %v", s.Circuit, err)
+			t.Fatalf("%s: honest proof rejected: %v", sc.ID, err)
 		}
 		one := fr.One()
 		for name, edit := range map[string]func(p *circuits.Public){
@@ -101,7 +106,7 @@ func TestPublicInputsBound(t *testing.T) {
 			p := base
 			edit(&p)
 			if verify(p) == nil {
-				t.Errorf("%s: proof still verifies with %s changed", s.Circuit, name)
+				t.Errorf("%s: proof still verifies with %s changed", sc.ID, name)
 			}
 		}
 	}
@@ -148,7 +153,7 @@ func TestVerifierBinding(t *testing.T) {
 			}
 			forged := *r.Proof
 			forged.AsOf, forged.Scope = r.AsOf, r.Policy.Scope
-			forged.Public.PolicyHash = fieldhash.Hex(c.Hash)
+			forged.Public.PolicyHash = fieldhash.Hex(c.Assigned.Hash)
 			forged.Public.Issuer = credential.PublicKeyHex(r.Issuer)
 			forged.Public.Challenge = fieldhash.Hex(r.Challenge)
 			r.Proof = &forged

@@ -30,7 +30,7 @@ func TestGroth16MatchesGnark(t *testing.T) {
 	testfixture.Quiet()
 	s := schema.Coverage()
 	dir := testfixture.KeysDir(t, keys.Groth16, s)
-	pr, err := prover.New(dir, keys.Groth16, []string{s.Circuit}, 1)
+	pr, err := prover.New(dir, keys.Groth16, testfixture.CircuitIDs(s), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,9 +45,10 @@ func TestGroth16MatchesGnark(t *testing.T) {
 	raw, _ := f.Bytes()
 	c, _ := pol.Compile(testfixture.AsOf)
 	nullifier, _ := fieldhash.ParseHex(f.Public.Nullifier)
-	public := circuits.Public{PolicyHash: c.Hash, Issuer: is.Issuer.Public(), Challenge: ch, Nullifier: nullifier}
-	k := pr.Keys(s.Circuit)
+	public := circuits.Public{PolicyHash: c.Assigned.Hash, Issuer: is.Issuer.Public(), Challenge: ch, Nullifier: nullifier}
+	k := pr.Keys(f.Circuit)
 	vk := k.VK.(*groth16bn254.VerifyingKey)
+	sc, _ := s.Circuit(f.Circuit)
 	ours, err := newGroth16Key(vk)
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +61,7 @@ func TestGroth16MatchesGnark(t *testing.T) {
 		return p.(*groth16bn254.Proof)
 	}
 	gnarkVerify := func(p *groth16bn254.Proof, pub circuits.Public) error {
-		w, err := frontend.NewWitness(circuits.PublicAssignment(s, &pub), ecc.BN254.ScalarField(), frontend.PublicOnly())
+		w, err := frontend.NewWitness(circuits.PublicAssignment(s, sc, &pub), ecc.BN254.ScalarField(), frontend.PublicOnly())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +73,7 @@ func TestGroth16MatchesGnark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assignment, err := circuits.Assign(s, prep.Witness)
+	assignment, err := circuits.Assign(s, sc, prep.Witness)
 	if err != nil {
 		t.Fatal(err)
 	}

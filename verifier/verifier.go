@@ -194,8 +194,16 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (Result, error) {
 	if f.Check() != nil {
 		return res(ReasonMalformed)
 	}
-	if f.Circuit != compiled.Schema.Circuit {
+	circuit, ok := compiled.Schema.Circuit(f.Circuit)
+	if !ok {
 		return res(ReasonCircuitMismatch)
+	}
+	assigned := compiled.Assigned
+	if assigned.Circuit != circuit {
+		// a larger circuit of the ladder than the policy needs: sound, if the policy fits it
+		if assigned, err = compiled.For(circuit); err != nil {
+			return res(ReasonCircuitMismatch)
+		}
 	}
 	k := v.keys[f.Circuit+"/"+f.Backend]
 	if k == nil || k.Info.VKFingerprint != f.VKFingerprint {
@@ -211,14 +219,14 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (Result, error) {
 		return res(ReasonAsOfMismatch)
 	case f.Scope != req.Policy.Scope:
 		return res(ReasonScopeMismatch)
-	case f.Public.PolicyHash != fieldhash.Hex(compiled.Hash):
+	case f.Public.PolicyHash != fieldhash.Hex(assigned.Hash):
 		return res(ReasonPolicyMismatch)
 	case f.Public.Issuer != issuerHex:
 		return res(ReasonIssuerMismatch)
 	case f.Public.Challenge != fieldhash.Hex(req.Challenge):
 		return res(ReasonChallenge)
 	}
-	public := circuits.Public{PolicyHash: compiled.Hash, Issuer: req.Issuer, Challenge: req.Challenge, Nullifier: nullifier}
+	public := circuits.Public{PolicyHash: assigned.Hash, Issuer: req.Issuer, Challenge: req.Challenge, Nullifier: nullifier}
 	raw, err := f.Bytes()
 	if err != nil {
 		return res(ReasonMalformed)
@@ -237,7 +245,7 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (Result, error) {
 		if err != nil {
 			return res(ReasonMalformed)
 		}
-		wit, err := frontend.NewWitness(circuits.PublicAssignment(k.Schema, &public), ecc.BN254.ScalarField(), frontend.PublicOnly())
+		wit, err := frontend.NewWitness(circuits.PublicAssignment(k.Schema, k.Circuit, &public), ecc.BN254.ScalarField(), frontend.PublicOnly())
 		if err != nil {
 			return Result{}, fmt.Errorf("public witness: %w", err)
 		}

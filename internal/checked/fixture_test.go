@@ -44,7 +44,7 @@ func realBytes(tb testing.TB, b keys.Backend) *real {
 	start := time.Now()
 	s := schema.Coverage()
 	dir := testfixture.KeysDir(tb, b, s)
-	pr, err := prover.New(dir, b, []string{s.Circuit}, 1)
+	pr, err := prover.New(dir, b, testfixture.CircuitIDs(s), 1)
 	if err != nil {
 		tb.Fatalf("prover: %v", err)
 	}
@@ -60,7 +60,7 @@ func realBytes(tb testing.TB, b keys.Backend) *real {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	vk, err := os.ReadFile(filepath.Join(dir, s.Circuit+"."+string(b)+".vk"))
+	vk, err := os.ReadFile(filepath.Join(dir, pf.Circuit+"."+string(b)+".vk"))
 	if err != nil {
 		tb.Fatal(err)
 	}

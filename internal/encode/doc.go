@@ -12,7 +12,9 @@
 //   - LOINC: the code's digits without the hyphen, check digit included (LOINC);
 //   - RxNorm and SNOMED CT: their integer concept ids (RxNorm, SNOMED);
 //   - lab values: fixed point in the canonical UCUM unit of the LOINC code,
-//     times 10^Scale (Quantity, Fixed, Float, CanonicalUnit).
+//     times 10^Scale (Quantity, Fixed, Float, CanonicalUnit); the canonical
+//     units, scales, unit spellings and conversions are the embedded table
+//     loinc_units.csv, whose header comments give its sources.
 //
 // Errors wrap one of the sentinel errors below (test with errors.Is), start
 // with "encode:", and quote the offending input (truncated if very long).

@@ -3,6 +3,8 @@ package encode
 import (
 	"fmt"
 	"math"
+	"math/big"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,109 +30,100 @@ type Canonical struct {
 	Scale int
 }
 
-// conversion maps a value in some unit to the canonical unit of a code.
-type conversion func(float64) float64
-
-// loincEntry is one row of the canonical unit table.
-type loincEntry struct {
-	Canonical
-	from map[string]conversion // keyed by the UCUM spelling of the source unit
-}
-
-// Conversions. The factors are the documented ones of this package.
-func hba1cFromIFCC(x float64) float64        { return x*0.09148 + 2.152 } // IFCC mmol/mol -> NGSP %
-func glucoseFromMmol(x float64) float64      { return x * 18.0156 }
-func creatinineFromUmol(x float64) float64   { return x / 88.42 }
-func cholesterolFromMmol(x float64) float64  { return x * 38.67 }
-func triglycerideFromMmol(x float64) float64 { return x * 88.57 }
-func poundsToKg(x float64) float64           { return x * 0.45359237 }
-func inchesToCm(x float64) float64           { return x * 2.54 }
-func gPerLToGPerDL(x float64) float64        { return x / 10 }
-
-// loincTable is the canonical unit table, keyed by LOINC code. Built once, never mutated.
-var loincTable = func() map[string]loincEntry {
-	const (
-		pct     = "%"
-		mgdl    = "mg/dL"
-		mmolL   = "mmol/L"
-		egfr    = "mL/min/{1.73_m2}"
-		eGFRstr = "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum or Plasma by Creatinine-based formula "
-	)
-	rows := []loincEntry{
-		{Canonical{"4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood", pct, 2}, map[string]conversion{"mmol/mol": hba1cFromIFCC}},
-		{Canonical{"17856-6", "Hemoglobin A1c/Hemoglobin.total in Blood by HPLC", pct, 2}, map[string]conversion{"mmol/mol": hba1cFromIFCC}},
-		{Canonical{"2339-0", "Glucose [Mass/volume] in Blood", mgdl, 1}, map[string]conversion{mmolL: glucoseFromMmol}},
-		{Canonical{"2345-7", "Glucose [Mass/volume] in Serum or Plasma", mgdl, 1}, map[string]conversion{mmolL: glucoseFromMmol}},
-		{Canonical{"2160-0", "Creatinine [Mass/volume] in Serum or Plasma", mgdl, 2}, map[string]conversion{"umol/L": creatinineFromUmol}},
-		{Canonical{"33914-3", eGFRstr + "(MDRD)", egfr, 1}, nil},
-		{Canonical{"48643-1", "Glomerular filtration rate/1.73 sq M.predicted among black population [Volume Rate/Area] in Serum or Plasma by Creatinine-based formula (MDRD)", egfr, 1}, nil},
-		{Canonical{"48642-3", "Glomerular filtration rate/1.73 sq M.predicted among non-black population [Volume Rate/Area] in Serum or Plasma by Creatinine-based formula (MDRD)", egfr, 1}, nil},
-		{Canonical{"62238-1", eGFRstr + "(CKD-EPI)", egfr, 1}, nil},
-		{Canonical{"98979-8", "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (CKD-EPI 2021)", egfr, 1}, nil},
-		{Canonical{"39156-5", "Body mass index (BMI) [Ratio]", "kg/m2", 2}, nil},
-		{Canonical{"29463-7", "Body weight", "kg", 2}, map[string]conversion{"[lb_av]": poundsToKg}},
-		{Canonical{"8302-2", "Body height", "cm", 1}, map[string]conversion{"[in_i]": inchesToCm}},
-		{Canonical{"8480-6", "Systolic blood pressure", "mm[Hg]", 0}, nil},
-		{Canonical{"8462-4", "Diastolic blood pressure", "mm[Hg]", 0}, nil},
-		{Canonical{"2093-3", "Cholesterol [Mass/volume] in Serum or Plasma", mgdl, 1}, map[string]conversion{mmolL: cholesterolFromMmol}},
-		{Canonical{"18262-6", "Cholesterol in LDL [Mass/volume] in Serum or Plasma by Direct assay", mgdl, 1}, map[string]conversion{mmolL: cholesterolFromMmol}},
-		{Canonical{"2089-1", "Cholesterol in LDL [Mass/volume] in Serum or Plasma", mgdl, 1}, map[string]conversion{mmolL: cholesterolFromMmol}},
-		{Canonical{"2085-9", "Cholesterol in HDL [Mass/volume] in Serum or Plasma", mgdl, 1}, map[string]conversion{mmolL: cholesterolFromMmol}},
-		{Canonical{"2571-8", "Triglyceride [Mass/volume] in Serum or Plasma", mgdl, 1}, map[string]conversion{mmolL: triglycerideFromMmol}},
-		{Canonical{"718-7", "Hemoglobin [Mass/volume] in Blood", "g/dL", 1}, map[string]conversion{"g/L": gPerLToGPerDL}},
-	}
-	m := make(map[string]loincEntry, len(rows))
-	for _, r := range rows {
-		m[r.LOINC] = r
-	}
-	return m
-}()
-
-// unitAliases maps every accepted spelling of a unit to its UCUM spelling.
-// UCUM spellings map to themselves. Built once, never mutated.
+// unitAliases maps spellings that mean one UCUM unit whatever the LOINC code (display forms such as
+// "mg/dl", "mmHg" or "10^3/uL", micro signs) to that UCUM spelling. UCUM spellings the table uses
+// are accepted as themselves and are not listed; spellings that mean a unit only for some codes
+// (such as "mL/min" for eGFR) are per-code aliases in loinc_units.csv. parseLOINCTable checks that
+// no spelling is both and that every alias names a unit the table uses. Built once, never mutated.
 var unitAliases = map[string]string{
-	"%":                  "%",
-	"mmol/mol":           "mmol/mol",
-	"mg/dL":              "mg/dL",
 	"mg/dl":              "mg/dL",
-	"mmol/L":             "mmol/L",
 	"mmol/l":             "mmol/L",
-	"umol/L":             "umol/L",
 	"umol/l":             "umol/L",
 	"\u00b5mol/L":        "umol/L", // micro sign
 	"\u00b5mol/l":        "umol/L",
 	"\u03bcmol/L":        "umol/L", // Greek small letter mu
 	"\u03bcmol/l":        "umol/L",
-	"kg/m2":              "kg/m2",
 	"kg/m^2":             "kg/m2",
 	"kg/m\u00b2":         "kg/m2",
-	"mm[Hg]":             "mm[Hg]",
 	"mmHg":               "mm[Hg]",
 	"mm Hg":              "mm[Hg]",
-	"kg":                 "kg",
-	"[lb_av]":            "[lb_av]",
 	"lb":                 "[lb_av]",
 	"lbs":                "[lb_av]",
-	"cm":                 "cm",
-	"[in_i]":             "[in_i]",
 	"in":                 "[in_i]",
-	"g/dL":               "g/dL",
 	"g/dl":               "g/dL",
-	"g/L":                "g/L",
 	"g/l":                "g/L",
-	"mL/min/{1.73_m2}":   "mL/min/{1.73_m2}",
 	"mL/min/1.73m2":      "mL/min/{1.73_m2}",
 	"mL/min/1.73 m2":     "mL/min/{1.73_m2}",
 	"ml/min/1.73m2":      "mL/min/{1.73_m2}",
 	"mL/min/1.73m\u00b2": "mL/min/{1.73_m2}",
-	// eGFR is by definition normalised to 1.73 m² body surface; labs often
-	// display it as plain "mL/min", which is accepted as the same unit.
-	"mL/min": "mL/min/{1.73_m2}",
-	"ml/min": "mL/min/{1.73_m2}",
+	// cell counts
+	"10^3/uL":    "10*3/uL",
+	"K/uL":       "10*3/uL",
+	"x10E3/uL":   "10*3/uL",
+	"10^6/uL":    "10*6/uL",
+	"M/uL":       "10*6/uL",
+	"x10E6/uL":   "10*6/uL",
+	"10^9/L":     "10*9/L",
+	"10^12/L":    "10*12/L",
+	"cells/uL":   "/uL",
+	"{cells}/uL": "/uL",
+	"fl":         "fL",
+	// mass and substance concentrations
+	"\u00b5g/L":  "ug/L",
+	"\u03bcg/L":  "ug/L",
+	"mcg/L":      "ug/L",
+	"\u00b5g/dL": "ug/dL",
+	"\u03bcg/dL": "ug/dL",
+	"mcg/dL":     "ug/dL",
+	"\u00b5g/mL": "ug/mL",
+	"\u03bcg/mL": "ug/mL",
+	"mcg/mL":     "ug/mL",
+	"mg/l":       "mg/L",
+	"ng/dl":      "ng/dL",
+	"ng/ml":      "ng/mL",
+	"ng/l":       "ng/L",
+	"pg/ml":      "pg/mL",
+	"pmol/l":     "pmol/L",
+	"mEq/L":      "meq/L",
+	"mEq/l":      "meq/L",
+	"copies/mL":  "{copies}/mL",
+	// enzyme and hormone units
+	"IU/L":        "[IU]/L",
+	"[iU]/L":      "[IU]/L",
+	"mIU/L":       "m[IU]/L",
+	"m[iU]/L":     "m[IU]/L",
+	"uIU/mL":      "u[IU]/mL",
+	"u[iU]/mL":    "u[IU]/mL",
+	"\u00b5IU/mL": "u[IU]/mL",
+	"\u03bcIU/mL": "u[IU]/mL",
+	"\u00b5kat/L": "ukat/L",
+	"\u03bckat/L": "ukat/L",
+	// rates, temperatures, times, dimensionless
+	"{beats}/min":   "/min",
+	"beats/min":     "/min",
+	"bpm":           "/min",
+	"{breaths}/min": "/min",
+	"breaths/min":   "/min",
+	"\u00b0C":       "Cel",
+	"degC":          "Cel",
+	"\u00b0F":       "[degF]",
+	"degF":          "[degF]",
+	"sec":           "s",
+	"/HPF":          "/[HPF]",
+	"/hpf":          "/[HPF]",
+	"pH":            "[pH]",
+	"INR":           "{INR}",
+	"{logMAR}":      "{logmar}",
+	"#":             "{#}",
+	"(score)":       "{score}",
 }
 
 // CanonicalUnit returns the canonical unit and scale of a LOINC code, and
-// false if the code (written exactly as "NNNN-N") is not in the table.
+// false if the code (written exactly as "NNNN-N") is not in the table. The
+// table is loinc_units.csv, embedded at build time and checked at init: every
+// code in it is a valid LOINC code, its Scale is in [0, 9], and the value it
+// is sized for fits ValueBits at that scale. A row's unit and scale never
+// change once published (that would change what signed values mean).
 func CanonicalUnit(loinc string) (Canonical, bool) {
 	e, ok := loincTable[loinc]
 	return e.Canonical, ok
@@ -168,10 +161,12 @@ func lookup(loinc string) (loincEntry, error) {
 
 // Quantity converts value, measured in unit, to the fixed-point encoding of
 // loinc: round(v × 10^Scale) where v is value in the code's canonical unit.
-// The canonical unit (in UCUM or an accepted display spelling such as "mg/dl"
-// or "mmHg"; surrounding spaces are ignored) needs no conversion; a unit with
-// a known conversion for that code (e.g. "mmol/L" for glucose, "[lb_av]"/"lb"
-// for body weight) is converted first; any other unit is an error wrapping
+// The canonical unit (in UCUM, an accepted display spelling such as "mg/dl"
+// or "mmHg", or a spelling accepted for that code only such as "mL/min" for
+// eGFR; surrounding spaces are ignored) needs no conversion; a unit with a
+// known conversion for that code (e.g. "mmol/L" for glucose, "[lb_av]"/"lb"
+// for body weight, "[degF]" for body temperature) is converted first, by an
+// affine, strictly increasing map; any other unit is an error wrapping
 // ErrUnknownUnit that names the unit and the code. An unknown code wraps
 // ErrUnknownLOINC. Negative, NaN or infinite values, and results above
 // 2^ValueBits - 1, wrap ErrRange. Rounding is half away from zero on the
@@ -184,14 +179,9 @@ func Quantity(loinc string, value float64, unit string) (uint64, error) {
 	if err := checkValue(value); err != nil {
 		return 0, fmt.Errorf("encode: LOINC %s value %v %s: %w", loinc, value, quote(unit), err)
 	}
-	ucum, known := unitAliases[strings.TrimSpace(unit)]
-	v := value
-	switch {
-	case known && ucum == e.Unit:
-	case known && e.from[ucum] != nil:
-		v = e.from[ucum](value)
-	default:
-		return 0, fmt.Errorf("encode: LOINC %s: unit %s: %w (want %s)", loinc, quote(unit), ErrUnknownUnit, e.units())
+	v, err := e.convert(loinc, value, unit)
+	if err != nil {
+		return 0, err
 	}
 	f, err := fixed(v, e.Scale)
 	if err != nil {
@@ -232,6 +222,128 @@ func Float(loinc string, fixed uint64) (float64, error) {
 	}
 	// Both operands are exact in float64, so the quotient is correctly rounded.
 	return float64(fixed) / math.Pow10(e.Scale), nil
+}
+
+// Rounding says how a value with more decimals than a code's scale becomes fixed point.
+type Rounding int
+
+const (
+	// RoundNearest rounds half away from zero: how an issuer encodes a measured value.
+	RoundNearest Rounding = iota
+	// RoundUp rounds towards +∞: how a policy's low bound is encoded, so it never admits a value
+	// below the bound as written.
+	RoundUp
+	// RoundDown rounds towards 0: how a policy's high bound is encoded, so it never admits a
+	// value above the bound as written.
+	RoundDown
+)
+
+// FixedDecimal encodes a decimal number written in the canonical unit of loinc (as a policy's
+// bound is written in JSON, e.g. "7.494" or "1.1e1") with the given rounding: RoundUp for a low
+// bound and RoundDown for a high bound never widen the range ([7.494, 11.005] becomes [7.50,
+// 11.00] at scale 2, so neither 7.49 nor 11.01 is admitted). The arithmetic is exact (no binary
+// floating point). Negative values, values that are not decimal numbers and results above
+// 2^ValueBits-1 wrap ErrRange or ErrSyntax.
+func FixedDecimal(loinc, decimal string, round Rounding) (uint64, error) {
+	e, err := lookup(loinc)
+	if err != nil {
+		return 0, err
+	}
+	f, err := fixedRat(decimal, e.Scale, round)
+	if err != nil {
+		return 0, fmt.Errorf("encode: LOINC %s value %s: %w", loinc, quote(decimal), err)
+	}
+	return f, nil
+}
+
+// QuantityBound is Quantity for a bound of a range: the value is converted to the canonical unit
+// (as Quantity does) and then rounded as round says, on the shortest decimal form of the
+// converted value. A criterion's "HbA1c ≥ 53 mmol/mol" becomes lo = ⌈6.99… %⌉ = 7.00 %.
+func QuantityBound(loinc string, value float64, unit string, round Rounding) (uint64, error) {
+	e, err := lookup(loinc)
+	if err != nil {
+		return 0, err
+	}
+	if err := checkValue(value); err != nil {
+		return 0, fmt.Errorf("encode: LOINC %s value %v %s: %w", loinc, value, quote(unit), err)
+	}
+	v, err := e.convert(loinc, value, unit)
+	if err != nil {
+		return 0, err
+	}
+	f, err := fixedRat(strconv.FormatFloat(v, 'g', -1, 64), e.Scale, round)
+	if err != nil {
+		return 0, fmt.Errorf("encode: LOINC %s value %v %s: %w", loinc, value, quote(unit), err)
+	}
+	return f, nil
+}
+
+// convert converts value in unit to the canonical unit of the entry's code.
+func (e loincEntry) convert(loinc string, value float64, unit string) (float64, error) {
+	if u, ok := e.ucum(strings.TrimSpace(unit)); ok {
+		if u == e.Unit {
+			return value, nil
+		}
+		return e.from[u].apply(value), nil
+	}
+	return 0, fmt.Errorf("encode: LOINC %s: unit %s: %w (want %s)", loinc, quote(unit), ErrUnknownUnit, e.units())
+}
+
+// ucum resolves a spelling of a unit for the entry's code: the canonical unit or a conversion
+// source as written, a per-code alias of the canonical unit, or a global alias of either. ok is
+// false for any other spelling.
+func (e loincEntry) ucum(spelling string) (unit string, ok bool) {
+	switch {
+	case e.aliases[spelling]:
+		return e.Unit, true
+	case unitAliases[spelling] != "":
+		spelling = unitAliases[spelling]
+	}
+	if _, conv := e.from[spelling]; conv || spelling == e.Unit {
+		return spelling, true
+	}
+	return "", false
+}
+
+// decimalSyntax is a JSON number; group 1 is its exponent.
+var decimalSyntax = regexp.MustCompile(`^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE]([+-]?[0-9]+))?$`)
+
+// fixedRat returns decimal × 10^scale rounded as round says, exactly.
+func fixedRat(decimal string, scale int, round Rounding) (uint64, error) {
+	// JSON number syntax only, with a bounded exponent (big.Rat would accept fractions, and
+	// would compute 10^exponent for any exponent it is given).
+	m := decimalSyntax.FindStringSubmatch(decimal)
+	if m == nil || len(decimal) > 64 {
+		return 0, fmt.Errorf("%w: not a decimal number", ErrSyntax)
+	}
+	if m[1] != "" {
+		if exp, err := strconv.Atoi(m[1]); err != nil || exp < -40 || exp > 40 {
+			return 0, fmt.Errorf("%w: exponent out of range", ErrRange)
+		}
+	}
+	r, ok := new(big.Rat).SetString(decimal)
+	if !ok {
+		return 0, fmt.Errorf("%w: not a decimal number", ErrSyntax)
+	}
+	if r.Sign() < 0 {
+		return 0, fmt.Errorf("%w: negative", ErrRange)
+	}
+	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
+	q, rem := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
+	if rem.Sign() != 0 {
+		switch round {
+		case RoundUp:
+			q.Add(q, big.NewInt(1))
+		case RoundNearest:
+			if new(big.Int).Lsh(rem, 1).Cmp(r.Denom()) >= 0 {
+				q.Add(q, big.NewInt(1))
+			}
+		}
+	}
+	if !q.IsUint64() || q.Uint64() > maxFixed {
+		return 0, fmt.Errorf("%w: above 2^%d-1 at scale %d", ErrRange, ValueBits, scale)
+	}
+	return q.Uint64(), nil
 }
 
 // checkValue rejects NaN, infinities and negative values (-0 is allowed).

@@ -10,8 +10,8 @@ import (
 
 func TestKnownLOINC(t *testing.T) {
 	known := KnownLOINC()
-	if len(known) != 21 {
-		t.Errorf("KnownLOINC has %d rows; want 21", len(known))
+	if len(known) != 218 {
+		t.Errorf("KnownLOINC has %d rows; want 218", len(known))
 	}
 	if !sort.SliceIsSorted(known, func(i, j int) bool { return known[i].LOINC < known[j].LOINC }) {
 		t.Error("KnownLOINC not sorted by code")
@@ -21,10 +21,10 @@ func TestKnownLOINC(t *testing.T) {
 		if !ok || got != c {
 			t.Errorf("CanonicalUnit(%q) = %+v, %v; want %+v", c.LOINC, got, ok, c)
 		}
-		if c.Name == "" || c.Unit == "" || c.Scale < 0 || c.Scale > 2 {
+		if c.Name == "" || c.Unit == "" || c.Scale < 0 || c.Scale > maxScale {
 			t.Errorf("bad row %+v", c)
 		}
-		if unitAliases[c.Unit] != c.Unit {
+		if u, ok := loincTable[c.LOINC].ucum(c.Unit); !ok || u != c.Unit {
 			t.Errorf("canonical unit %q of %s not accepted as itself", c.Unit, c.LOINC)
 		}
 	}
@@ -35,6 +35,8 @@ func TestKnownLOINC(t *testing.T) {
 	if _, ok := CanonicalUnit("4548-5"); ok {
 		t.Error("CanonicalUnit(4548-5) found")
 	}
+	// The rows that predate the CSV table keep their unit and scale: changing either changes
+	// what signed values mean.
 	want := map[string]struct {
 		unit  string
 		scale int
@@ -156,7 +158,7 @@ func TestQuantityRejects(t *testing.T) {
 		{"4548-4", 7, "mmol/L", ErrUnknownUnit, []string{`"mmol/L"`, "4548-4"}},
 		{"4548-4", 7, "", ErrUnknownUnit, []string{`""`, "4548-4"}},
 		{"39156-5", 30, "kg", ErrUnknownUnit, []string{`"kg"`, "39156-5"}},
-		{"8480-6", 120, "kPa", ErrUnknownUnit, []string{`"kPa"`, "8480-6"}},
+		{"8480-6", 120, "cm[H2O]", ErrUnknownUnit, []string{`"cm[H2O]"`, "8480-6"}},
 		{"62238-1", 60, "mmol/L", ErrUnknownUnit, []string{`"mmol/L"`}},
 		{"2345-7", 5.5, "MMOL/L", ErrUnknownUnit, []string{`"MMOL/L"`}},
 		{"9999-9", 1, "%", ErrUnknownLOINC, []string{`"9999-9"`}},
@@ -277,5 +279,57 @@ func TestFixedFloatRoundTripSample(t *testing.T) {
 				t.Fatalf("Fixed(%s, Float(%d) = %v) = %d, %v", code, f, x, back, err)
 			}
 		}
+	}
+}
+
+// TestFixedDecimalNeverWidens is the records-v2 bounds rule: a low bound rounds up and a high bound
+// down, so [7.494, 11.005] % never admits 7.49 or 11.01 (both bounds used to round half away from
+// zero, widening the range).
+func TestFixedDecimalNeverWidens(t *testing.T) {
+	cases := []struct {
+		name, decimal string
+		round         Rounding
+		want          uint64
+	}{
+		{"low rounds up", "7.494", RoundUp, 750},
+		{"high rounds down", "11.005", RoundDown, 1100},
+		{"exact low kept", "7.5", RoundUp, 750},
+		{"exact high kept", "11.0", RoundDown, 1100},
+		{"exponent", "1.1e1", RoundDown, 1100},
+		{"tiny low", "0.0001", RoundUp, 1},
+		{"tiny high", "0.0001", RoundDown, 0},
+		{"nearest half up", "7.005", RoundNearest, 701},
+		{"nearest below half", "7.0049", RoundNearest, 700},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := FixedDecimal("4548-4", c.decimal, c.round)
+			if err != nil || got != c.want {
+				t.Fatalf("FixedDecimal(%s) = %d, %v; want %d", c.decimal, got, err, c.want)
+			}
+		})
+	}
+	for _, bad := range []string{"-1", "1/3", "0x10", "1e999999999", "7.", ".5", "NaN", "", "1e41"} {
+		if _, err := FixedDecimal("4548-4", bad, RoundUp); err == nil {
+			t.Errorf("FixedDecimal(%q) accepted", bad)
+		}
+	}
+}
+
+func TestQuantityBoundRoundsInward(t *testing.T) {
+	// 53 mmol/mol is 6.998… % by the IFCC master equation: a low bound becomes 7.00 %, a high 6.99 %.
+	lo, err := QuantityBound("4548-4", 53, "mmol/mol", RoundUp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hi, err := QuantityBound("4548-4", 53, "mmol/mol", RoundDown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lo != hi+1 {
+		t.Fatalf("53 mmol/mol: low bound %d, high bound %d; want consecutive fixed values around it", lo, hi)
+	}
+	if v, _ := QuantityBound("4548-4", 7.494, "%", RoundUp); v != 750 {
+		t.Fatalf("7.494 %% as a low bound = %d, want 750", v)
 	}
 }

@@ -77,24 +77,25 @@ type Info struct {
 // Keys is a loaded key set: constraint system, proving key (nil for verify-only loads) and
 // verifying key.
 type Keys struct {
-	Info   Info
-	Schema *schema.Schema
-	CCS    constraint.ConstraintSystem
-	PK     any // groth16.ProvingKey or plonk.ProvingKey
-	VK     any // groth16.VerifyingKey or plonk.VerifyingKey
+	Info    Info
+	Schema  *schema.Schema
+	Circuit *schema.Circuit
+	CCS     constraint.ConstraintSystem
+	PK      any // groth16.ProvingKey or plonk.ProvingKey
+	VK      any // groth16.VerifyingKey or plonk.VerifyingKey
 }
 
 func base(dir, circuit string, b Backend) string { return filepath.Join(dir, circuit+"."+string(b)) }
 
-// Compile compiles schema s's circuit for the backend (R1CS for Groth16, SCS for PLONK).
-func Compile(s *schema.Schema, b Backend) (constraint.ConstraintSystem, error) {
+// Compile compiles circuit c of schema s for the backend (R1CS for Groth16, SCS for PLONK).
+func Compile(s *schema.Schema, c *schema.Circuit, b Backend) (constraint.ConstraintSystem, error) {
 	builder := r1cs.NewBuilder[constraint.U64]
 	if b == PLONK {
 		builder = scs.NewBuilder[constraint.U64]
 	}
-	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), builder, circuits.New(s))
+	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), builder, circuits.New(s, c))
 	if err != nil {
-		return nil, fmt.Errorf("compile %s for %s: %w", s.Circuit, b, err)
+		return nil, fmt.Errorf("compile %s for %s: %w", c.ID, b, err)
 	}
 	return ccs, nil
 }
@@ -142,9 +143,9 @@ func (quietReporter) Warn(string, ...any) {}
 // Setup makes sure dir holds keys for schema s's circuit and backend b. Existing keys whose
 // constraint system is unchanged are kept (reused = true); otherwise new development keys are made.
 // It tells r (nil: nobody) when it starts, the development-setup warning when it makes keys, and
-// how long it took ("setting up coverage-v1 keys (groth16)…", "coverage-v1 keys (groth16) set up
+// how long it took ("setting up coverage-v2-s keys (groth16)…", "coverage-v2-s keys (groth16) set up
 // in 14.2s"). It honours ctx between its long steps.
-func Setup(ctx context.Context, dir string, s *schema.Schema, b Backend, r Reporter) (info Info, reused bool, err error) {
+func Setup(ctx context.Context, dir string, s *schema.Schema, c *schema.Circuit, b Backend, r Reporter) (info Info, reused bool, err error) {
 	if r == nil {
 		r = quietReporter{}
 	}
@@ -152,10 +153,10 @@ func Setup(ctx context.Context, dir string, s *schema.Schema, b Backend, r Repor
 		return info, false, fmt.Errorf("keys dir: %w", err)
 	}
 	start := time.Now()
-	attrs := []any{"circuit", s.Circuit, "backend", string(b)}
-	r.Info(fmt.Sprintf("setting up %s keys (%s)…", s.Circuit, b), attrs...)
+	attrs := []any{"circuit", c.ID, "backend", string(b)}
+	r.Info(fmt.Sprintf("setting up %s keys (%s)…", c.ID, b), attrs...)
 	took := func() string { return time.Since(start).Round(100 * time.Millisecond).String() }
-	ccs, err := Compile(s, b)
+	ccs, err := Compile(s, c, b)
 	if err != nil {
 		return info, false, err
 	}
@@ -163,23 +164,23 @@ func Setup(ctx context.Context, dir string, s *schema.Schema, b Backend, r Repor
 	if err != nil {
 		return info, false, err
 	}
-	if old, err := readInfo(dir, s.Circuit, b); err == nil && old.CCSDigest == digest {
-		if _, err := Load(dir, s.Circuit, b, false); err == nil {
-			r.Info(fmt.Sprintf("%s keys (%s) unchanged, kept (checked in %s)", s.Circuit, b, took()), attrs...)
+	if old, err := readInfo(dir, c.ID, b); err == nil && old.CCSDigest == digest {
+		if _, err := Load(dir, c.ID, b, false); err == nil {
+			r.Info(fmt.Sprintf("%s keys (%s) unchanged, kept (checked in %s)", c.ID, b, took()), attrs...)
 			return old, true, nil
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return info, false, err
 	}
-	r.Warn(fmt.Sprintf("WARNING: %s/%s: DEVELOPMENT SETUP (single party). Whoever ran it can forge proofs; never use these keys in production.", s.Circuit, b), attrs...)
+	r.Warn(fmt.Sprintf("WARNING: %s/%s: DEVELOPMENT SETUP (single party). Whoever ran it can forge proofs; never use these keys in production.", c.ID, b), attrs...)
 	var vk io.WriterTo
 	var pkRaw func(io.Writer) (int64, error)
 	switch b {
 	case Groth16:
 		gpk, gvk, err := groth16.Setup(ccs)
 		if err != nil {
-			return info, false, fmt.Errorf("groth16 setup %s: %w", s.Circuit, err)
+			return info, false, fmt.Errorf("groth16 setup %s: %w", c.ID, err)
 		}
 		vk, pkRaw = gvk, gpk.WriteRawTo
 	case PLONK:
@@ -193,7 +194,7 @@ func Setup(ctx context.Context, dir string, s *schema.Schema, b Backend, r Repor
 		}
 		ppk, pvk, err := plonk.Setup(ccs, srs, lagrange)
 		if err != nil {
-			return info, false, fmt.Errorf("plonk setup %s: %w", s.Circuit, err)
+			return info, false, fmt.Errorf("plonk setup %s: %w", c.ID, err)
 		}
 		vk, pkRaw = pvk, ppk.WriteRawTo
 	default:
@@ -203,9 +204,9 @@ func Setup(ctx context.Context, dir string, s *schema.Schema, b Backend, r Repor
 	if err != nil {
 		return info, false, err
 	}
-	info = Info{Circuit: s.Circuit, Schema: s.ID, Backend: b, Constraints: ccs.GetNbConstraints(),
+	info = Info{Circuit: c.ID, Schema: s.ID, Backend: b, Constraints: ccs.GetNbConstraints(),
 		PublicInputs: circuits.NbPublic, CCSDigest: digest, VKFingerprint: fp, Development: true}
-	p := base(dir, s.Circuit, b)
+	p := base(dir, c.ID, b)
 	meta, _ := json.MarshalIndent(info, "", "  ")
 	for _, f := range []struct {
 		path  string
@@ -220,8 +221,21 @@ func Setup(ctx context.Context, dir string, s *schema.Schema, b Backend, r Repor
 			return info, false, err
 		}
 	}
-	r.Info(fmt.Sprintf("%s keys (%s) set up in %s", s.Circuit, b, took()), attrs...)
+	r.Info(fmt.Sprintf("%s keys (%s) set up in %s", c.ID, b, took()), attrs...)
 	return info, false, nil
+}
+
+// SetupSchema sets up every circuit of schema s's ladder (see Setup), smallest first.
+func SetupSchema(ctx context.Context, dir string, s *schema.Schema, b Backend, r Reporter) ([]Info, error) {
+	var infos []Info
+	for _, c := range s.Circuits {
+		info, _, err := Setup(ctx, dir, s, c, b, r)
+		if err != nil {
+			return nil, err
+		}
+		infos = append(infos, info)
+	}
+	return infos, nil
 }
 
 // writeAtomic writes a file through a temporary file and a rename, so a crash never leaves a
@@ -269,11 +283,11 @@ func Load(dir, circuit string, b Backend, withPK bool) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := schema.ByCircuit(circuit)
+	s, c, err := schema.ByCircuit(circuit)
 	if err != nil {
 		return nil, err
 	}
-	k := &Keys{Info: info, Schema: s}
+	k := &Keys{Info: info, Schema: s, Circuit: c}
 	p := base(dir, circuit, b)
 	vkBytes, err := os.ReadFile(p + ".vk")
 	if err != nil {

@@ -211,7 +211,7 @@ func hasDuplicateKeysToken(data []byte) bool {
 }
 
 func BenchmarkHasDuplicateKeys(b *testing.B) {
-	doc := []byte(`{"version":1,"circuit":"coverage-v1","backend":"groth16","vk_fingerprint":"8f0a6a3a2f0e5b1e1f4f3c1d2b9a8e7f6d5c4b3a29181716151413121110f0e0","proof":"` +
+	doc := []byte(`{"version":1,"circuit":"coverage-v2-s","backend":"groth16","vk_fingerprint":"8f0a6a3a2f0e5b1e1f4f3c1d2b9a8e7f6d5c4b3a29181716151413121110f0e0","proof":"` +
 		strings.Repeat("kL7gq3bF0mWJ8y4eY3s1", 13) + `==","public":{"policy_hash":"0x1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f809","issuer":"9a8b7c6d5e4f30211a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081","challenge":"0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20","nullifier":"0x2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40"},"as_of":"2026-11-22","scope":"payer:acme:eligibility"}`)
 	for _, impl := range []struct {
 		name string

@@ -4,6 +4,8 @@ package testfixture
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,6 +28,17 @@ const CoverageAttrs = `{"payer": "ACME-HEALTH", "plan": "GOLD-PPO", "member_id":
 // ClinicalAttrs is CLI.md's clinical ATTRS.json.
 const ClinicalAttrs = `{"birth_date": "1976-01-16", "sex": "male",
  "conditions":   [{"code": "E11.9", "onset": "2015-03-01"}, {"code": "I10", "onset": "2012-06-10"}],
+ "observations": [{"code": "4548-4", "value": 7.5, "unit": "%", "date": "2026-10-09"},
+                  {"code": "39156-5", "value": 30.0, "unit": "kg/m2", "date": "2026-10-09"}],
+ "medications":  [{"code": "860975", "start": "2016-01-01"}]}`
+
+// ClinicalAttrsV2 is CLI.md's version-2 clinical ATTRS.json: a resolved myocardial infarction that
+// began two months before AsOf, which CLI.md's trial policy must refuse (predicate 4, none within
+// 180 days), resolved or not.
+const ClinicalAttrsV2 = `{"birth_date": "1976-01-16", "sex": "male",
+ "conditions":   [{"code": "E11.9", "onset": "2015-03-01"}, {"code": "I10", "onset": "2012-06-10"},
+                  {"code": "I21.4", "onset": "2026-09-20", "abatement": "2026-10-05",
+                   "clinical_status": "resolved", "verification_status": "confirmed"}],
  "observations": [{"code": "4548-4", "value": 7.5, "unit": "%", "date": "2026-10-09"},
                   {"code": "39156-5", "value": 30.0, "unit": "kg/m2", "date": "2026-10-09"}],
  "medications":  [{"code": "860975", "start": "2016-01-01"}]}`
@@ -59,12 +72,27 @@ func Quiet() { logger.Disable() }
 var setupOnce sync.Map // dir+circuit+backend -> *sync.Once
 
 // SharedKeysDir is the key directory every test binary of one `go test` run shares:
-// ZKHEALTH_TEST_KEYS when set, else zkhealth-test-keys in the system temp dir.
+// ZKHEALTH_TEST_KEYS when set, else zkhealth-test-keys-<checkout> in the system temp dir, where
+// <checkout> names the module root, so two checkouts on one machine (whose circuits may differ)
+// never regenerate each other's keys under a running test.
 func SharedKeysDir() string {
 	if dir := os.Getenv("ZKHEALTH_TEST_KEYS"); dir != "" {
 		return dir
 	}
-	return filepath.Join(os.TempDir(), "zkhealth-test-keys")
+	root := "unknown"
+	if wd, err := os.Getwd(); err == nil {
+		for dir := wd; ; dir = filepath.Dir(dir) {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				root = dir
+				break
+			}
+			if filepath.Dir(dir) == dir {
+				break
+			}
+		}
+	}
+	sum := sha256.Sum256([]byte(root))
+	return filepath.Join(os.TempDir(), "zkhealth-test-keys-"+hex.EncodeToString(sum[:6]))
 }
 
 // KeysDir returns SharedKeysDir with keys for the given schemas and backend set up once (see
@@ -83,21 +111,32 @@ func KeysDir(tb testing.TB, b keys.Backend, schemas ...*schema.Schema) string {
 // same keys at once. Setup is idempotent, so processes reuse one another's keys.
 func SetupKeys(dir string, b keys.Backend, schemas ...*schema.Schema) error {
 	for _, s := range schemas {
-		once, _ := setupOnce.LoadOrStore(dir+s.Circuit+string(b), new(sync.Once))
-		var err error
-		once.(*sync.Once).Do(func() {
-			var unlock func()
-			if unlock, err = lockDir(dir); err != nil {
-				return
+		for _, c := range s.Circuits {
+			once, _ := setupOnce.LoadOrStore(dir+c.ID+string(b), new(sync.Once))
+			var err error
+			once.(*sync.Once).Do(func() {
+				var unlock func()
+				if unlock, err = lockDir(dir); err != nil {
+					return
+				}
+				defer unlock()
+				_, _, err = keys.Setup(context.Background(), dir, s, c, b, keys.LineReporter(os.Stderr))
+			})
+			if err != nil {
+				return fmt.Errorf("setup %s: %w", c.ID, err)
 			}
-			defer unlock()
-			_, _, err = keys.Setup(context.Background(), dir, s, b, keys.LineReporter(os.Stderr))
-		})
-		if err != nil {
-			return fmt.Errorf("setup %s: %w", s.Circuit, err)
 		}
 	}
 	return nil
+}
+
+// CircuitIDs returns the ids of the circuits of a schema's ladder, smallest first.
+func CircuitIDs(s *schema.Schema) []string {
+	var ids []string
+	for _, c := range s.Circuits {
+		ids = append(ids, c.ID)
+	}
+	return ids
 }
 
 // Issued is a credential issued to a fresh holder by a fresh issuer.

@@ -31,7 +31,7 @@ func proof(t *testing.T) (*zkhealth.ProofFile, *prover.Prover) {
 	testfixture.Quiet()
 	s := schema.Coverage()
 	dir := testfixture.KeysDir(t, keys.Groth16, s)
-	pr, err := prover.New(dir, keys.Groth16, []string{s.Circuit}, 1)
+	pr, err := prover.New(dir, keys.Groth16, testfixture.CircuitIDs(s), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestWriteContracts(t *testing.T) {
 	if err := onchain.WriteClaimsRegistry(&reg, onchain.Circuit{ID: pf.Circuit, VKFingerprint: k.Info.VKFingerprint}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"contract ClaimsRegistry", `CIRCUIT = "coverage-v1";`, "VK_FINGERPRINT = 0x" + k.Info.VKFingerprint + ";"} {
+	for _, want := range []string{"contract ClaimsRegistry", `CIRCUIT = "coverage-v2-s";`, "VK_FINGERPRINT = 0x" + k.Info.VKFingerprint + ";"} {
 		if !strings.Contains(reg.String(), want) {
 			t.Errorf("claims contract lacks %q", want)
 		}

@@ -20,7 +20,7 @@ import (
 
 func useCase(circuit string) (benchmarks.UseCase, error) {
 	for _, uc := range benchmarks.UseCases() {
-		if uc.Schema.Circuit == circuit {
+		if uc.Circuit.ID == circuit {
 			return uc, nil
 		}
 	}
@@ -90,7 +90,7 @@ func measureSetup(o options) (*CircuitResult, error) {
 	}
 	var constraints int
 	walls, _, err := timed(ifQuick(o, 3, 1), func() error {
-		ccs, err := keys.Compile(uc.Schema, be)
+		ccs, err := keys.Compile(uc.Schema, uc.Circuit, be)
 		if err == nil {
 			constraints = ccs.GetNbConstraints()
 		}
@@ -108,13 +108,13 @@ func measureSetup(o options) (*CircuitResult, error) {
 		}
 		defer os.RemoveAll(dir)
 		t := time.Now()
-		if _, _, err = keys.Setup(context.Background(), dir, uc.Schema, be, nil); err != nil {
+		if _, _, err = keys.Setup(context.Background(), dir, uc.Schema, uc.Circuit, be, nil); err != nil {
 			return nil, err
 		}
 		setup = time.Since(t)
 	}
 	r := &CircuitResult{
-		Circuit:       uc.Schema.Circuit,
+		Circuit:       uc.Circuit.ID,
 		Backend:       string(be),
 		Constraints:   Q{float64(constraints), "constraints"},
 		CompileMedian: msQ(median(walls)),
@@ -124,7 +124,7 @@ func measureSetup(o options) (*CircuitResult, error) {
 	if o.quick {
 		r.Setup, r.SetupPeakRSS = Q{}, Q{} // not measured
 	}
-	base := filepath.Join(dir, uc.Schema.Circuit+"."+string(be))
+	base := filepath.Join(dir, uc.Circuit.ID+"."+string(be))
 	for _, f := range []struct {
 		ext string
 		q   *Q
@@ -169,7 +169,7 @@ func measureCircuit(o options) (*CircuitResult, error) {
 	}
 	var proves []time.Duration
 	var proveCPU time.Duration
-	err = profile(o.profileDir, fmt.Sprintf("prove_%s_%s.pprof", uc.Schema.Circuit, be), func() (err error) {
+	err = profile(o.profileDir, fmt.Sprintf("prove_%s_%s.pprof", uc.Circuit.ID, be), func() (err error) {
 		proves, proveCPU, err = timed(o.iters, func() error {
 			var err error
 			pf, err = f.Prove(ctx)
@@ -186,7 +186,7 @@ func measureCircuit(o options) (*CircuitResult, error) {
 	}
 	var verifies []time.Duration
 	var verifyCPU time.Duration
-	err = profile(o.profileDir, fmt.Sprintf("verify_%s_%s.pprof", uc.Schema.Circuit, be), func() (err error) {
+	err = profile(o.profileDir, fmt.Sprintf("verify_%s_%s.pprof", uc.Circuit.ID, be), func() (err error) {
 		verifies, verifyCPU, err = timed(nVerify, func() error { return f.Verify(ctx, pf) })
 		return err
 	})
@@ -198,7 +198,7 @@ func measureCircuit(o options) (*CircuitResult, error) {
 		return nil, err
 	}
 	return &CircuitResult{
-		Circuit:          uc.Schema.Circuit,
+		Circuit:          uc.Circuit.ID,
 		Backend:          string(be),
 		WitnessMedian:    msQ(median(witness)),
 		ProveMedian:      msQ(median(proves)),
@@ -217,13 +217,13 @@ func measureCircuit(o options) (*CircuitResult, error) {
 // measureSweep compiles the clinical circuit with o.predicates predicate slots, runs a Groth16
 // setup in memory and times o.iters proofs of CLI.md's trial policy (each checked once).
 func measureSweep(o options) (*SweepPoint, error) {
-	s := benchmarks.ClinicalWithPredicates(o.predicates)
-	uc, err := useCase("clinical-v1")
+	s := benchmarks.ClinicalWithCapacity(o.predicates)
+	uc, err := useCase("clinical-v2-s")
 	if err != nil {
 		return nil, err
 	}
 	t := time.Now()
-	ccs, err := keys.Compile(s, keys.Groth16)
+	ccs, err := keys.Compile(s, s.Circuits[0], keys.Groth16)
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,7 @@ type options struct {
 
 // sweepPredicates are the predicate capacities of the prove-time sweep (the shipped clinical
 // circuit has 16).
-var sweepPredicates = []int{4, 8, 16, 24, 32}
+var sweepPredicates = []int{2, 3, 4, 5}
 
 func main() {
 	var o options
@@ -175,13 +175,13 @@ func run(ctx context.Context, o options) error {
 			if o.noCircuits {
 				break
 			}
-			logf("circuit %s/%s: compile and setup", uc.Schema.Circuit, be)
+			logf("circuit %s/%s: compile and setup", uc.Circuit.ID, be)
 			var setup, meas CircuitResult
-			if err := child(o, &setup, "-child", "setup", "-circuit", uc.Schema.Circuit, "-backend", string(be)); err != nil {
+			if err := child(o, &setup, "-child", "setup", "-circuit", uc.Circuit.ID, "-backend", string(be)); err != nil {
 				return err
 			}
-			logf("circuit %s/%s: witness, prove, verify", uc.Schema.Circuit, be)
-			if err := child(o, &meas, "-child", "circuit", "-circuit", uc.Schema.Circuit, "-backend", string(be),
+			logf("circuit %s/%s: witness, prove, verify", uc.Circuit.ID, be)
+			if err := child(o, &meas, "-child", "circuit", "-circuit", uc.Circuit.ID, "-backend", string(be),
 				"-iters", strconv.Itoa(proveIters(o, uc.Schema, be))); err != nil {
 				return err
 			}

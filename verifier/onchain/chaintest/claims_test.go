@@ -35,7 +35,7 @@ import (
 	"github.com/zkhealth/zkhealth/verifier/onchain"
 )
 
-const circuit = "coverage-v1"
+const circuit = "coverage-v2-s"
 
 // zk runs the zkhealth command line in process (cli.Main, the binary's code path) and returns its
 // stdout, failing the test on a non-zero exit.
@@ -496,7 +496,7 @@ func proveDefaultHash(t *testing.T, w *world, public [onchain.NbPublic]*big.Int)
 	if err != nil {
 		t.Fatal(err)
 	}
-	assignment, err := circuits.Assign(prep.Keys.Schema, prep.Witness)
+	assignment, err := circuits.Assign(prep.Keys.Schema, prep.Keys.Circuit, prep.Witness)
 	if err != nil {
 		t.Fatal(err)
 	}
