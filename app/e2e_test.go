@@ -33,8 +33,9 @@ func TestEndToEnd(t *testing.T) {
 			}
 			a.do(t, 200, servertest.Request{Method: "GET", Path: "/readyz"})
 			var circuits []struct {
-				ID    string `json:"id"`
-				Slots struct {
+				ID       string         `json:"id"`
+				Capacity map[string]int `json:"capacity"`
+				Slots    struct {
 					AttributePredicates int `json:"attribute_predicates"`
 					Lists               []struct {
 						List     string `json:"list"`
@@ -49,6 +50,9 @@ func TestEndToEnd(t *testing.T) {
 			}
 			// each circuit says what it holds: coverage-v2-s, CLI.md's eligibility policy
 			for _, c := range circuits {
+				if c.ID == "clinical-v2-s" && (c.Capacity["observations"] != 1294 || c.Capacity["conditions"] != 214 || c.Capacity["medications"] != 1294) {
+					t.Errorf("clinical-v2-s capacity %v", c.Capacity)
+				}
 				if c.ID == "coverage-v2-s" && (c.Slots.AttributePredicates != 5 || len(c.Slots.Lists) != 1 ||
 					c.Slots.Lists[0].List != "service_categories" || c.Slots.Lists[0].Capacity != 214 || c.Slots.Lists[0].Exists != 1) {
 					t.Errorf("coverage-v2-s slots %+v", c.Slots)

@@ -319,6 +319,8 @@ type Circuit struct {
 	Constraints   int    `json:"constraints"`
 	PublicInputs  int    `json:"public_inputs"`
 	VKFingerprint string `json:"vk_fingerprint"`
+	// Capacity is the entries each list of the schema's credentials holds (API.md).
+	Capacity map[string]int `json:"capacity"`
 	// Slots is what a policy proved with the circuit may hold (a policy is proved with the
 	// smallest circuit of its schema that holds it).
 	Slots Slots `json:"slots"`
@@ -361,6 +363,10 @@ func (s *Service) Circuits() []Circuit {
 			Constraints: k.Constraints, PublicInputs: k.PublicInputs, VKFingerprint: k.VKFingerprint}
 		if sc, circuit, err := schema.ByCircuit(k.Circuit); err == nil {
 			c.Slots = slotsOf(sc, circuit)
+			c.Capacity = map[string]int{}
+			for _, l := range sc.Lists {
+				c.Capacity[l.Name] = l.Capacity
+			}
 		}
 		out = append(out, c)
 	}
