@@ -24,6 +24,7 @@ import (
 	"github.com/zkhealth/zkhealth/circuits"
 	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/internal/encode"
+	"github.com/zkhealth/zkhealth/internal/fieldhash"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
 	"github.com/zkhealth/zkhealth/schema"
 )
@@ -62,6 +63,8 @@ func runRedteam(t *testing.T, cases []redteamCase) {
 				}
 				return
 			}
+			// on a true statement the attack is a witness of another statement (another public
+			// input): refused as well
 			err = tc.attack(t, b)
 			if err == nil {
 				t.Fatal("attack witness accepted by the constraint system")
@@ -696,6 +699,19 @@ func TestRedteamLatest(t *testing.T) {
 	latestMed := clinicalPolicy(`{"list":"medications","match":"latest","code":["860975"],"present_within_days":90}`)
 	const medicationsList = 2
 	blocksOf := func(b *built) []circuits.BlockOpenings { return b.witness.Lists[observationsList].Blocks }
+	// 1,293 ongoing other medications and an ongoing 860975 course started in 2010 fill the list;
+	// the newer 860975 course (2015, stopped in 2016) was last present longest ago, so the issuer
+	// leaves it out and signs complete_since 2016-01-02, after the kept course's start
+	overfull := func(t *testing.T, withNewer bool) string {
+		ms := []map[string]any{{"code": "860975", "start": "2010-01-01", "status": "active"}}
+		if withNewer {
+			ms = append(ms, map[string]any{"code": "860975", "start": "2015-01-01", "end": "2016-01-01", "status": "stopped"})
+		}
+		for i := range 1293 {
+			ms = append(ms, map[string]any{"code": fmt.Sprint(1000000 + i), "start": "2020-01-01", "status": "active"})
+		}
+		return clinicalWith(t, map[string]any{"medications": ms})
+	}
 	runRedteam(t, []redteamCase{
 		{name: "both families' blocks in latest mode (their values sum into the range)",
 			sc: scenario{s: cli, attrs: sumInRange, policy: two},
@@ -731,6 +747,20 @@ func TestRedteamLatest(t *testing.T) {
 				blk.Latest, blk.Low, blk.High = true, b.openAt(t, medicationsList, older), b.openAt(t, medicationsList, older+2)
 				return b.solve(t)
 			}},
+		{name: "a latest medication whose newer course the issuer left out for capacity (complete_since after the kept one)",
+			sc: scenario{s: cli, attrs: overfull(t, true), policy: latestMed},
+			attack: func(t *testing.T, b *built) error {
+				c := b.decoded.Attributes.Completeness[medicationsList]
+				if c.Incomplete || c.CompleteSince != "2016-01-02" || len(b.decoded.Attributes.Lists[medicationsList]) != 1294 {
+					t.Fatalf("the issuer kept %d medications, completeness %+v: not the case the attack needs", len(b.decoded.Attributes.Lists[medicationsList]), c)
+				}
+				// the honest witness is the attack: it opens the kept course, the only 860975 signed
+				// and ongoing, and passes every threshold; only complete_since ≤ its start (the
+				// README's rule, stricter than DESIGN.md's "not incomplete") refuses it
+				return b.solve(t)
+			}},
+		{name: "control: the same kept list, nothing left out, holds",
+			sc: scenario{s: cli, attrs: overfull(t, false), policy: latestMed}, holds: true},
 		{name: "a latest medication: the newer course opened, its window read through the older one's end",
 			sc: scenario{s: cli, attrs: meds, policy: latestMed},
 			attack: func(t *testing.T, b *built) error {
@@ -1140,4 +1170,55 @@ func cloneLists(ls []circuits.ListOpenings) []circuits.ListOpenings {
 		}
 	}
 	return out
+}
+
+// TestRedteamPublicInputs: each public input the verifier rebuilds is bound (the challenge is
+// checked on real Groth16 proofs in verifier.TestPublicInputsBound: any value solves here): the
+// request binding of the same policy for another rung or another as-of date, the nullifier for
+// another scope or of another holder, and the issuer key negated ((−x, y) on the twisted Edwards
+// curve) are each refused with an otherwise honest witness of a true statement.
+func TestRedteamPublicInputs(t *testing.T) {
+	sc := scenario{s: cli, attrs: testfixture.ClinicalAttrs, policy: testfixture.ClinicalPolicy}
+	runRedteam(t, []redteamCase{
+		{name: "the request binding of the same policy laid out for clinical-v2-m",
+			sc: sc, holds: true,
+			attack: func(t *testing.T, b *built) error {
+				m, _ := cli.Circuit("clinical-v2-m")
+				a, err := b.compiled.For(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b.witness.PolicyHash = a.Hash
+				return b.solve(t)
+			}},
+		{name: "the request binding of the same policy as of the next day",
+			sc: sc, holds: true,
+			attack: func(t *testing.T, b *built) error {
+				c, err := testfixture.Policy(t, testfixture.ClinicalPolicy).Compile("2026-11-23")
+				if err != nil {
+					t.Fatal(err)
+				}
+				b.witness.PolicyHash = c.Assigned.Hash
+				return b.solve(t)
+			}},
+		{name: "the nullifier for another scope",
+			sc: sc, holds: true,
+			attack: func(t *testing.T, b *built) error {
+				b.witness.Nullifier = fieldhash.Nullifier(b.witness.HolderSecret, fieldhash.String("trial:another"))
+				return b.solve(t)
+			}},
+		{name: "the nullifier of another holder in the same scope",
+			sc: sc, holds: true,
+			attack: func(t *testing.T, b *built) error {
+				other, _ := credential.GenerateHolderKey(nil)
+				b.witness.Nullifier = other.Nullifier(b.compiled.Scope)
+				return b.solve(t)
+			}},
+		{name: "the issuer key negated",
+			sc: sc, holds: true,
+			attack: func(t *testing.T, b *built) error {
+				b.witness.Issuer.A.X.Neg(&b.witness.Issuer.A.X)
+				return b.solve(t)
+			}},
+	})
 }
