@@ -1222,3 +1222,32 @@ func TestRedteamPublicInputs(t *testing.T) {
 			}},
 	})
 }
+
+// TestRedteamFamilies: the low sentinel (leaf code 0) and the padding (2^bits + 1) lie in no
+// family, even one a verifier's buggy compiler wrote down to code 0 (TestSentinelsMatchNoFamily
+// covers exists slots; this covers family blocks, where the sentinel could pose as a latest entry
+// of value 0 dated 1900).
+func TestRedteamFamilies(t *testing.T) {
+	noObservations := clinicalWith(t, map[string]any{"observations": hba1c()})
+	runRedteam(t, []redteamCase{
+		{name: "a latest block whose family is the sentinel's code, the sentinel opened as the latest entry",
+			sc: scenario{s: cli, attrs: noObservations, policy: clinicalPolicy(`{"list":"observations","match":"latest","code":["4548-4"],"value":[0,11.0]}`)},
+			attack: func(t *testing.T, b *built) error {
+				b.setPolicy(t, map[string]int64{schema.BlockField("observations", 0, "lo"): 0, schema.BlockField("observations", 0, "hi"): 0})
+				blk := &b.witness.Lists[observationsList].Blocks[0]
+				blk.Latest, blk.Low, blk.High = true, b.openAt(t, observationsList, 0), b.openAt(t, observationsList, 1)
+				return b.solve(t)
+			}},
+		{name: "a latest block whose family is the padding's code, a padding leaf opened as the latest entry",
+			sc: scenario{s: cli, attrs: noObservations, policy: clinicalPolicy(`{"list":"observations","match":"latest","code":["4548-4"],"value":[0,11.0]}`)},
+			attack: func(t *testing.T, b *built) error {
+				_, l, _ := cli.List("observations")
+				pad := int64(credential.PaddingCode(l))
+				b.setPolicy(t, map[string]int64{schema.BlockField("observations", 0, "lo"): pad, schema.BlockField("observations", 0, "hi"): pad})
+				blk := &b.witness.Lists[observationsList].Blocks[0]
+				last := l.Leaves() - 1
+				blk.Latest, blk.Low, blk.High = true, b.openAt(t, observationsList, last-1), b.openAt(t, observationsList, last)
+				return b.solve(t)
+			}},
+	})
+}
