@@ -20,6 +20,7 @@ import (
 	"github.com/zkhealth/zkhealth/circuits"
 	"github.com/zkhealth/zkhealth/credential"
 	"github.com/zkhealth/zkhealth/internal/fieldhash"
+	"github.com/zkhealth/zkhealth/internal/keys"
 	"github.com/zkhealth/zkhealth/internal/merkle"
 	"github.com/zkhealth/zkhealth/internal/testfixture"
 	"github.com/zkhealth/zkhealth/schema"
@@ -675,5 +676,42 @@ func TestLargestCircuits(t *testing.T) {
 				t.Fatalf("predicate %d violated, witness accepted", tc.failing)
 			}
 		})
+	}
+}
+
+// TestCostGrowsWithDepth: "The cost of a proof grows at most with the logarithm of a list's
+// capacity, not with its length." The smallest clinical circuit, compiled with every list at tree
+// depth 2, 3 and 4 (capacities 34, 214 and 1,294 entries), costs the same number of constraints
+// more for each level: a cost linear in capacity would grow six times more from depth 3 to 4 than
+// from 2 to 3.
+func TestCostGrowsWithDepth(t *testing.T) {
+	testfixture.Quiet()
+	counts := map[int]int{}
+	for _, depth := range []int{2, 3, 4} {
+		s := schema.Clinical()
+		for i := range s.Lists {
+			s.Lists[i].Depth = depth
+			s.Lists[i].Capacity = s.Lists[i].Leaves() - 2
+		}
+		first := s.Circuits[0]
+		c := &schema.Circuit{ID: fmt.Sprintf("clinical-depth%d", depth), Schema: first.Schema,
+			Scalars: first.Scalars, SetValues: first.SetValues, Lists: first.Lists}
+		s.Circuits = []*schema.Circuit{c}
+		if err := s.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		ccs, err := keys.Compile(s, c, keys.Groth16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts[depth] = ccs.GetNbConstraints()
+	}
+	first, second := counts[3]-counts[2], counts[4]-counts[3]
+	t.Logf("constraints at depth 2, 3, 4: %d, %d, %d (+%d, +%d per level)", counts[2], counts[3], counts[4], first, second)
+	if first <= 0 || second <= 0 {
+		t.Fatalf("a deeper tree costs no more: %v", counts)
+	}
+	if ratio := float64(second) / float64(first); ratio > 1.25 || ratio < 0.8 {
+		t.Fatalf("per-level cost %d then %d (×%.2f): not logarithmic in capacity", first, second, ratio)
 	}
 }
