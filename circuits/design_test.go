@@ -212,9 +212,13 @@ func TestCompletenessGates(t *testing.T) {
 	runDesignCases(t, []designCase{
 		{"none: window starting on complete_since", with(nil, since("conditions", day180)), noMI, "", true},
 		{"none: window starting the day before complete_since", with(nil, since("conditions", "2026-05-27")), noMI, "", false},
+		// README, "What a credential tells a trial sponsor": complete since 2026-07-01
+		{"README example: no MI in 180 days, complete since 2026-07-01", with(nil, since("conditions", "2026-07-01")), noMI, "", false},
+		{"README example: no MI in 144 days (from 2026-07-01), complete since 2026-07-01", with(nil, since("conditions", "2026-07-01")),
+			`{"list":"conditions","match":"none","code":["I21"],"within_days":144}`, "", true},
 		{"none: a state window is gated the same way", with(nil, since("conditions", "2026-05-27")), `{"list":"conditions","match":"none","code":["I21"],"present_within_days":180}`, "", false},
 		{"exists over an incomplete list still needs the entry", with(conds(condition("E11.9", "2015-03-01", nil)), incomplete("conditions")), `{"list":"conditions","match":"exists","code":["I21"]}`, "", false},
-		{"latest over a list complete since before its entry, another list incomplete", with(nil, incomplete("conditions")),
+		{"latest over a complete list while another list is incomplete", with(nil, incomplete("conditions")),
 			`{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, "", true},
 		{"latest over a list incomplete and complete since", with(nil, map[string]any{"observations": map[string]any{"complete_since": "2026-01-01", "incomplete": true}}),
 			`{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0],"within_days":180}`, "", false},
