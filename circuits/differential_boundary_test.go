@@ -164,7 +164,7 @@ func (g *edgeGen) edgeDay(issued time.Time) time.Time {
 	return d
 }
 
-func day(t time.Time) string { return t.Format(time.DateOnly) }
+func isoDay(t time.Time) string { return t.Format(time.DateOnly) }
 
 // end is an edge end for a period that started on start: none (ongoing), unknown, or an edge day
 // on or after start (at most issued).
@@ -182,16 +182,16 @@ func (g *edgeGen) end(start, issued time.Time) (string, bool) {
 			e = issued
 		}
 	}
-	return day(e), true
+	return isoDay(e), true
 }
 
 func (g *edgeGen) clinicalRecord(issued time.Time) string {
 	birth := g.asOf.AddDate(-g.pick(17, 18, 40, 75, 76), 0, g.rnd.IntN(3)-1)
-	rec := map[string]any{"birth_date": day(birth), "sex": g.one("female", "male", "other", "unknown")}
+	rec := map[string]any{"birth_date": isoDay(birth), "sex": g.one("female", "male", "other", "unknown")}
 	var conds []map[string]any
 	for range g.rnd.IntN(7) {
 		onset := g.edgeDay(issued)
-		e := map[string]any{"code": g.one("E11.9", "E11.65", "E10.9", "E13.9", "I21.4", "I21.A1", "I63.9", "I10"), "onset": day(onset),
+		e := map[string]any{"code": g.one("E11.9", "E11.65", "E10.9", "E13.9", "I21.4", "I21.A1", "I63.9", "I10"), "onset": isoDay(onset),
 			"clinical_status":     g.one("active", "recurrence", "relapse", "inactive", "remission", "resolved"),
 			"verification_status": g.one("confirmed", "confirmed", "unconfirmed", "provisional", "differential")}
 		if end, ok := g.end(onset, issued); ok {
@@ -210,12 +210,12 @@ func (g *edgeGen) clinicalRecord(issued time.Time) string {
 			date, _ = time.Parse(time.DateOnly, obs[len(obs)-1]["date"].(string)) // a same-day pair
 		}
 		v := []float64{7.49, 7.5, 9.0, 11.0, 11.01}[g.rnd.IntN(5)] * scale
-		obs = append(obs, map[string]any{"code": code, "value": v, "unit": unit, "date": day(date)})
+		obs = append(obs, map[string]any{"code": code, "value": v, "unit": unit, "date": isoDay(date)})
 	}
 	var meds []map[string]any
 	for range g.rnd.IntN(5) {
 		start := g.edgeDay(issued)
-		e := map[string]any{"code": g.one("860975", "311041", "1373463"), "start": day(start),
+		e := map[string]any{"code": g.one("860975", "311041", "1373463"), "start": isoDay(start),
 			"status": g.one("active", "active", "on-hold", "stopped", "completed")}
 		if end, ok := g.end(start, issued); ok {
 			e["end"] = end
@@ -228,7 +228,7 @@ func (g *edgeGen) clinicalRecord(issued time.Time) string {
 		if g.rnd.IntN(4) == 0 {
 			rec["completeness"] = map[string]any{list: map[string]any{"incomplete": true}}
 		} else {
-			rec["completeness"] = map[string]any{list: map[string]any{"complete_since": day(g.edgeDay(issued))}}
+			rec["completeness"] = map[string]any{list: map[string]any{"complete_since": isoDay(g.edgeDay(issued))}}
 		}
 	}
 	out, _ := json.Marshal(rec)
@@ -312,14 +312,14 @@ func (g *edgeGen) coverageRecord(issued time.Time) string {
 		}
 	}
 	rec := map[string]any{"payer": g.one("ACME-HEALTH", "BETA"), "plan": g.one("GOLD-PPO", "SILVER"), "member_id": "M1",
-		"status": g.one("active", "active", "cancelled", "draft"), "period_start": day(start), "period_end": day(end),
+		"status": g.one("active", "active", "cancelled", "draft"), "period_start": isoDay(start), "period_end": isoDay(end),
 		"insurance_type": g.one("PPO", "HMO"), "service_categories": cats}
 	out, _ := json.Marshal(rec)
 	return string(out)
 }
 
 func (g *edgeGen) coveragePolicy() string {
-	around := func() string { return day(g.asOf.AddDate(0, 0, g.rnd.IntN(3)-1)) }
+	around := func() string { return isoDay(g.asOf.AddDate(0, 0, g.rnd.IntN(3)-1)) }
 	kinds := []func() string{
 		func() string {
 			return fmt.Sprintf(`{"attribute": "status", "op": "%s", "value": "active"}`, g.one("eq", "ne"))
@@ -337,7 +337,7 @@ func (g *edgeGen) coveragePolicy() string {
 			return fmt.Sprintf(`{"attribute": "period_end", "op": "%s", "value": "%s"}`, g.one("gte", "gt"), around())
 		},
 		func() string {
-			return fmt.Sprintf(`{"attribute": "period_end", "op": "%s", "value": ["%s", "%s"]}`, g.one("between", "not_between"), around(), day(g.asOf.AddDate(0, 1, 0)))
+			return fmt.Sprintf(`{"attribute": "period_end", "op": "%s", "value": ["%s", "%s"]}`, g.one("between", "not_between"), around(), isoDay(g.asOf.AddDate(0, 1, 0)))
 		},
 		func() string {
 			return fmt.Sprintf(`{"list": "service_categories", "match": "%s", "code": [%s]}`, g.one("exists", "none"), g.one(`"30"`, `"3"`, `"1-3"`, `"A0-A9"`, `"AL", "MH"`))

@@ -171,8 +171,8 @@ var (
 	cov = schema.Coverage()
 )
 
-// condition is an ATTRS.json condition.
-func condition(code, onset string, extra ...string) map[string]any {
+// cond is an ATTRS.json condition; extra are key, value pairs.
+func cond(code, onset string, extra ...string) map[string]any {
 	m := map[string]any{"code": code, "onset": onset}
 	for i := 0; i+1 < len(extra); i += 2 {
 		m[extra[i]] = extra[i+1]
@@ -228,8 +228,8 @@ func TestRedteamPackedAliases(t *testing.T) {
 	noMI := clinicalPolicy(`{"list":"conditions","match":"none","code":["I21"],"within_days":180}`)
 	diabetic := clinicalPolicy(`{"list":"conditions","match":"exists","code":["E11"]}`)
 	noHbA1c := clinicalWith(t, map[string]any{"observations": hba1c()})
-	oldOngoingMI := clinicalWith(t, map[string]any{"conditions": []map[string]any{condition("E11.9", "2015-03-01"), condition("I21.9", "2019-01-01")}})
-	recentMI := clinicalWith(t, map[string]any{"conditions": []map[string]any{condition("E11.9", "2015-03-01"), condition("I21.4", "2026-10-01")}})
+	oldOngoingMI := clinicalWith(t, map[string]any{"conditions": []map[string]any{cond("E11.9", "2015-03-01"), cond("I21.9", "2019-01-01")}})
+	recentMI := clinicalWith(t, map[string]any{"conditions": []map[string]any{cond("E11.9", "2015-03-01"), cond("I21.4", "2026-10-01")}})
 	high := clinicalWith(t, map[string]any{"observations": hba1c(obs{12.0, "2026-10-09"})})
 	latestInRange := clinicalPolicy(`{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0]}`)
 
@@ -277,7 +277,7 @@ func TestRedteamPackedAliases(t *testing.T) {
 			sc:     scenario{s: cli, attrs: noHbA1c, policy: noMI, issued: "2026-01-15"},
 			attack: polAlias(schema.FieldMaxAge, schema.FieldAsOf, val(1<<schema.WithinBits-1))},
 		{name: "an exists slot's status mask gains resolved, paid for by its window start",
-			sc: scenario{s: cli, attrs: clinicalWith(t, map[string]any{"conditions": []map[string]any{condition("E11.9", "2015-03-01", "abatement", "2016-01-01", "clinical_status", "resolved")}}),
+			sc: scenario{s: cli, attrs: clinicalWith(t, map[string]any{"conditions": []map[string]any{cond("E11.9", "2015-03-01", "abatement", "2016-01-01", "clinical_status", "resolved")}}),
 				policy: diabetic},
 			attack: func(t *testing.T, b *built) error {
 				b.witness.Lists[conditionsList].Picks[0] = b.openAt(t, conditionsList, 1)
@@ -311,11 +311,11 @@ func TestRedteamPackedAliases(t *testing.T) {
 			sc:     scenario{s: cli, attrs: testfixture.ClinicalAttrs, policy: clinicalPolicy(`{"list":"conditions","match":"exists","code":["E11"],"within_days":180}`)},
 			attack: leafAlias(conds, func(b *built) *circuits.Opening { return &b.witness.Lists[conditionsList].Picks[0] }, 1, schema.LeafDate, schema.LeafEnd, day("2026-10-01"))},
 		{name: "a resolved E11 read as active, paid for by its verification status",
-			sc: scenario{s: cli, attrs: clinicalWith(t, map[string]any{"conditions": []map[string]any{condition("E11.9", "2015-03-01", "abatement", "2016-01-01", "clinical_status", "resolved")}}),
+			sc: scenario{s: cli, attrs: clinicalWith(t, map[string]any{"conditions": []map[string]any{cond("E11.9", "2015-03-01", "abatement", "2016-01-01", "clinical_status", "resolved")}}),
 				policy: diabetic},
 			attack: leafAlias(conds, func(b *built) *circuits.Opening { return &b.witness.Lists[conditionsList].Picks[0] }, 1, schema.LeafStatus, schema.LeafVerification, val(1))},
 		{name: "an unknown abatement read as ongoing for a state window, paid for by the status",
-			sc: scenario{s: cli, attrs: clinicalWith(t, map[string]any{"conditions": []map[string]any{condition("E11.9", "2015-03-01", "abatement", "unknown")}}),
+			sc: scenario{s: cli, attrs: clinicalWith(t, map[string]any{"conditions": []map[string]any{cond("E11.9", "2015-03-01", "abatement", "unknown")}}),
 				policy: clinicalPolicy(`{"list":"conditions","match":"exists","code":["E11"],"present_within_days":180}`)},
 			attack: leafAlias(conds, func(b *built) *circuits.Opening { return &b.witness.Lists[conditionsList].Picks[0] }, 1, schema.LeafEnd, schema.LeafStatus, val(schema.OngoingEnd))},
 		{name: "the latest HbA1c's 12.0 read as 8.0, paid for by its date",
@@ -349,7 +349,7 @@ func TestRedteamDigits(t *testing.T) {
 	// signing order: the 8.0 (older) at 1, the 12.0 (newer) at 2, padding from 3
 	newerHigh := clinicalWith(t, map[string]any{"observations": hba1c(obs{12.0, "2026-11-01"}, obs{8.0, "2026-10-01"})})
 	// the MI at 1, J06.9 at 2, padding from 3
-	miFirst := clinicalWith(t, map[string]any{"conditions": []map[string]any{condition("I21.4", "2026-09-20"), condition("J06.9", "2020-01-01")}})
+	miFirst := clinicalWith(t, map[string]any{"conditions": []map[string]any{cond("I21.4", "2026-09-20"), cond("J06.9", "2020-01-01")}})
 	noMI := clinicalPolicy(`{"list":"conditions","match":"none","code":["I21"],"within_days":180}`)
 	runRedteam(t, []redteamCase{
 		{name: "a non-boolean digit above the common ancestor lifts the older HbA1c's latest-key past the newer one's",
@@ -423,17 +423,17 @@ func TestRedteamDigits(t *testing.T) {
 func geometryRecord(t *testing.T, k int, onset string) string {
 	var conds []map[string]any
 	for i := range 60 {
-		conds = append(conds, condition(fmt.Sprintf("A00.0%02d", i), "2019-01-01"))
+		conds = append(conds, cond(fmt.Sprintf("A00.0%02d", i), "2019-01-01"))
 	}
 	for i := range 80 {
 		d := "2019-01-01"
 		if i == k {
 			d = onset
 		}
-		conds = append(conds, condition(fmt.Sprintf("I21.0%02d", i), d))
+		conds = append(conds, cond(fmt.Sprintf("I21.0%02d", i), d))
 	}
 	for i := range 5 {
-		conds = append(conds, condition(fmt.Sprintf("J00.00%d", i), "2019-01-01"))
+		conds = append(conds, cond(fmt.Sprintf("J00.00%d", i), "2019-01-01"))
 	}
 	return clinicalWith(t, map[string]any{"conditions": conds})
 }
@@ -547,9 +547,9 @@ func TestRedteamAggregates(t *testing.T) {
 	// E11.9 at 1, the MI at 2, J06.9 at 3: the none block opens 1 and 3, the MI's leaf is child 2
 	// of the low opening's height-0 parent, and the only subtree strictly between them
 	recentMI := clinicalWith(t, map[string]any{"conditions": []map[string]any{
-		condition("E11.9", "2015-03-01"), condition("I21.4", "2026-09-20", "abatement", "2026-10-05", "clinical_status", "resolved"), condition("J06.9", "2020-01-01")}})
+		cond("E11.9", "2015-03-01"), cond("I21.4", "2026-09-20", "abatement", "2026-10-05", "clinical_status", "resolved"), cond("J06.9", "2020-01-01")}})
 	oldOngoingMI := clinicalWith(t, map[string]any{"conditions": []map[string]any{
-		condition("E11.9", "2015-03-01"), condition("I21.9", "2019-01-01"), condition("J06.9", "2020-01-01")}})
+		cond("E11.9", "2015-03-01"), cond("I21.9", "2019-01-01"), cond("J06.9", "2020-01-01")}})
 	noMI := clinicalPolicy(`{"list":"conditions","match":"none","code":["I21"],"within_days":180}`)
 	noMIState := clinicalPolicy(`{"list":"conditions","match":"none","code":["I21"],"present_within_days":180}`)
 	newerHigh := clinicalWith(t, map[string]any{"observations": hba1c(obs{12.0, "2026-11-01"}, obs{8.0, "2026-10-01"})})
@@ -616,8 +616,8 @@ func TestRedteamAggregates(t *testing.T) {
 // its on bit are policy fields: the prover cannot change them without changing the request
 // binding, and a kind the compiler never writes (3) checks no less than an event none.
 func TestRedteamBlockKinds(t *testing.T) {
-	oldOngoingMI := clinicalWith(t, map[string]any{"conditions": []map[string]any{condition("E11.9", "2015-03-01"), condition("I21.9", "2019-01-01")}})
-	recentMI := clinicalWith(t, map[string]any{"conditions": []map[string]any{condition("E11.9", "2015-03-01"), condition("I21.4", "2026-10-01")}})
+	oldOngoingMI := clinicalWith(t, map[string]any{"conditions": []map[string]any{cond("E11.9", "2015-03-01"), cond("I21.9", "2019-01-01")}})
+	recentMI := clinicalWith(t, map[string]any{"conditions": []map[string]any{cond("E11.9", "2015-03-01"), cond("I21.4", "2026-10-01")}})
 	noMI := clinicalPolicy(`{"list":"conditions","match":"none","code":["I21"],"within_days":180}`)
 	// HbA1c 7.5 % (in both ranges below, 750 ≥ 500), BMI 40 (out of its range)
 	twoLatest := clinicalPolicy(`{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0]},` +
@@ -814,40 +814,40 @@ func TestRedteamBoundaries(t *testing.T) {
 	}
 	cases := []boundary{
 		// event windows
-		{"none: MI on the window's first day", cli, conds(condition("I21.4", "2026-05-26")), noMI, "", false, ""},
-		{"none: MI the day before the window", cli, conds(condition("I21.4", "2026-05-25")), noMI, "", true, ""},
-		{"exists: E11 on the window's first day", cli, conds(condition("E11.9", "2026-05-26")), e11In, "", true, ""},
-		{"exists: E11 the day before the window", cli, conds(condition("E11.9", "2026-05-25")), e11In, "", false, ""},
+		{"none: MI on the window's first day", cli, conds(cond("I21.4", "2026-05-26")), noMI, "", false, ""},
+		{"none: MI the day before the window", cli, conds(cond("I21.4", "2026-05-25")), noMI, "", true, ""},
+		{"exists: E11 on the window's first day", cli, conds(cond("E11.9", "2026-05-26")), e11In, "", true, ""},
+		{"exists: E11 the day before the window", cli, conds(cond("E11.9", "2026-05-25")), e11In, "", false, ""},
 		{"latest: HbA1c on the window's first day", cli, map[string]any{"observations": hba1c(obs{8.0, "2026-05-26"})}, latest180, "", true, ""},
 		{"latest: HbA1c the day before the window", cli, map[string]any{"observations": hba1c(obs{8.0, "2026-05-25"})}, latest180, "", false, ""},
 		// state windows
-		{"state none: MI ended on the window's first day", cli, conds(condition("I21.4", "2019-01-01", "abatement", "2026-05-26", "clinical_status", "resolved")), noMIState, "", false, ""},
-		{"state none: MI ended the day before the window", cli, conds(condition("I21.4", "2019-01-01", "abatement", "2026-05-25", "clinical_status", "resolved")), noMIState, "", true, ""},
-		{"state none: MI ended on an unknown date", cli, conds(condition("I21.4", "2000-01-01", "abatement", "unknown", "clinical_status", "resolved")), noMIState, "", false, ""},
-		{"state none: MI ongoing since 2000", cli, conds(condition("I21.4", "2000-01-01")), noMIState, "", false, ""},
-		{"state exists: E11 ended on the window's first day", cli, conds(condition("E11.9", "2019-01-01", "abatement", "2026-05-26")), e11Present, "", true, ""},
-		{"state exists: E11 ended the day before the window", cli, conds(condition("E11.9", "2019-01-01", "abatement", "2026-05-25")), e11Present, "", false, ""},
-		{"state exists: unknown end, onset on the window's first day", cli, conds(condition("E11.9", "2026-05-26", "abatement", "unknown")), e11Present, "", true, ""},
-		{"state exists: unknown end, onset the day before", cli, conds(condition("E11.9", "2026-05-25", "abatement", "unknown")), e11Present, "", false, ""},
-		{"state exists: ongoing since 2000", cli, conds(condition("E11.9", "2000-01-01")), e11Present, "", true, ""},
+		{"state none: MI ended on the window's first day", cli, conds(cond("I21.4", "2019-01-01", "abatement", "2026-05-26", "clinical_status", "resolved")), noMIState, "", false, ""},
+		{"state none: MI ended the day before the window", cli, conds(cond("I21.4", "2019-01-01", "abatement", "2026-05-25", "clinical_status", "resolved")), noMIState, "", true, ""},
+		{"state none: MI ended on an unknown date", cli, conds(cond("I21.4", "2000-01-01", "abatement", "unknown", "clinical_status", "resolved")), noMIState, "", false, ""},
+		{"state none: MI ongoing since 2000", cli, conds(cond("I21.4", "2000-01-01")), noMIState, "", false, ""},
+		{"state exists: E11 ended on the window's first day", cli, conds(cond("E11.9", "2019-01-01", "abatement", "2026-05-26")), e11Present, "", true, ""},
+		{"state exists: E11 ended the day before the window", cli, conds(cond("E11.9", "2019-01-01", "abatement", "2026-05-25")), e11Present, "", false, ""},
+		{"state exists: unknown end, onset on the window's first day", cli, conds(cond("E11.9", "2026-05-26", "abatement", "unknown")), e11Present, "", true, ""},
+		{"state exists: unknown end, onset the day before", cli, conds(cond("E11.9", "2026-05-25", "abatement", "unknown")), e11Present, "", false, ""},
+		{"state exists: ongoing since 2000", cli, conds(cond("E11.9", "2000-01-01")), e11Present, "", true, ""},
 		{"state latest: the latest course ended on the window's first day", cli, meds(med("2020-01-01", "", "active"), med("2026-01-01", "2026-08-24", "stopped")), latestMed, "", true, ""},
 		{"state latest: the latest course ended the day before", cli, meds(med("2020-01-01", "", "active"), med("2026-01-01", "2026-08-23", "stopped")), latestMed, "", false, ""},
 		// windows at the ends of the encoding
-		{"none over 60000 days (clamped to 1900): an MI in 1901", cli, conds(condition("I21.4", "1901-01-01")), `{"list":"conditions","match":"none","code":["I21"],"within_days":60000}`, "", false, ""},
-		{"none over 60000 days: no MI", cli, conds(condition("E11.9", "1901-01-01")), `{"list":"conditions","match":"none","code":["I21"],"within_days":60000}`, "", true, ""},
-		{"none over 0 days: MI on as_of", cli, conds(condition("I21.4", testfixture.AsOf)), `{"list":"conditions","match":"none","code":["I21"],"within_days":0}`, testfixture.AsOf, false, ""},
-		{"none over 0 days: MI the day before", cli, conds(condition("I21.4", "2026-11-21")), `{"list":"conditions","match":"none","code":["I21"],"within_days":0}`, testfixture.AsOf, true, ""},
+		{"none over 60000 days (clamped to 1900): an MI in 1901", cli, conds(cond("I21.4", "1901-01-01")), `{"list":"conditions","match":"none","code":["I21"],"within_days":60000}`, "", false, ""},
+		{"none over 60000 days: no MI", cli, conds(cond("E11.9", "1901-01-01")), `{"list":"conditions","match":"none","code":["I21"],"within_days":60000}`, "", true, ""},
+		{"none over 0 days: MI on as_of", cli, conds(cond("I21.4", testfixture.AsOf)), `{"list":"conditions","match":"none","code":["I21"],"within_days":0}`, testfixture.AsOf, false, ""},
+		{"none over 0 days: MI the day before", cli, conds(cond("I21.4", "2026-11-21")), `{"list":"conditions","match":"none","code":["I21"],"within_days":0}`, testfixture.AsOf, true, ""},
 		// completeness
 		{"none: complete since the window's first day", cli, map[string]any{"completeness": since("conditions", "2026-05-26")}, noMI, "", true, ""},
 		{"none: complete since the day after", cli, map[string]any{"completeness": since("conditions", "2026-05-27")}, noMI, "", false, ""},
 		{"none without a window: complete since 1900-01-01 (nothing left out)", cli, map[string]any{"completeness": since("conditions", "1900-01-01")}, `{"list":"conditions","match":"none","code":["I21"]}`, "", true, ""},
 		{"none without a window: complete since 1900-01-02", cli, map[string]any{"completeness": since("conditions", "1900-01-02")}, `{"list":"conditions","match":"none","code":["I21"]}`, "", false, ""},
 		// statuses (exists counts confirmed active, recurrence, relapse by default)
-		{"exists: a relapse counts", cli, conds(condition("E11.9", "2015-03-01", "clinical_status", "relapse")), e11, "", true, ""},
-		{"exists: an inactive one does not", cli, conds(condition("E11.9", "2015-03-01", "clinical_status", "inactive")), e11, "", false, ""},
-		{"exists: a provisional one does not", cli, conds(condition("E11.9", "2015-03-01", "verification_status", "provisional")), e11, "", false, ""},
-		{"exists status resolved: a resolved one", cli, conds(condition("E11.9", "2015-03-01", "abatement", "2016-01-01", "clinical_status", "resolved")), `{"list":"conditions","match":"exists","code":["E11"],"status":["resolved"]}`, "", true, ""},
-		{"exists status resolved: an active one", cli, conds(condition("E11.9", "2015-03-01")), `{"list":"conditions","match":"exists","code":["E11"],"status":["resolved"]}`, "", false, ""},
+		{"exists: a relapse counts", cli, conds(cond("E11.9", "2015-03-01", "clinical_status", "relapse")), e11, "", true, ""},
+		{"exists: an inactive one does not", cli, conds(cond("E11.9", "2015-03-01", "clinical_status", "inactive")), e11, "", false, ""},
+		{"exists: a provisional one does not", cli, conds(cond("E11.9", "2015-03-01", "verification_status", "provisional")), e11, "", false, ""},
+		{"exists status resolved: a resolved one", cli, conds(cond("E11.9", "2015-03-01", "abatement", "2016-01-01", "clinical_status", "resolved")), `{"list":"conditions","match":"exists","code":["E11"],"status":["resolved"]}`, "", true, ""},
+		{"exists status resolved: an active one", cli, conds(cond("E11.9", "2015-03-01")), `{"list":"conditions","match":"exists","code":["E11"],"status":["resolved"]}`, "", false, ""},
 		{"exists: an on-hold medication does not count", cli, meds(med("2020-01-01", "", "on-hold")), `{"list":"medications","match":"exists","code":["860975"]}`, "", false, ""},
 		{"exists status on-hold: it does", cli, meds(med("2020-01-01", "", "on-hold")), `{"list":"medications","match":"exists","code":["860975"],"status":["on-hold"]}`, "", true, ""},
 		// freshness
@@ -871,7 +871,7 @@ func TestRedteamBoundaries(t *testing.T) {
 		{"age eq 50 a day before the 50th birthday", cli, map[string]any{"birth_date": "1976-11-23"}, `{"attribute":"age","op":"eq","value":50}`, "", false, ""},
 		{"age eq 50 on the 51st birthday", cli, map[string]any{"birth_date": "1975-11-22"}, `{"attribute":"age","op":"eq","value":50}`, "", false, ""},
 		// the largest rungs hold the same semantics
-		{"clinical-v2-l: none MI on the window's first day", cli, conds(condition("I21.4", "2026-05-26")), noMI, "", false, "clinical-v2-l"},
+		{"clinical-v2-l: none MI on the window's first day", cli, conds(cond("I21.4", "2026-05-26")), noMI, "", false, "clinical-v2-l"},
 		{"coverage-v2-l: none AL", cov, nil, `{"list":"service_categories","match":"none","code":["AL"]}`, "", false, "coverage-v2-l"},
 		{"coverage-v2-l: none AM", cov, nil, `{"list":"service_categories","match":"none","code":["AM"]}`, "", true, "coverage-v2-l"},
 	}
@@ -962,9 +962,9 @@ func TestRedteamHintsLie(t *testing.T) {
 	falses := []scenario{
 		{s: cli, attrs: clinicalWith(t, map[string]any{"observations": hba1c(obs{12.0, "2026-11-01"}, obs{8.0, "2026-10-01"})}),
 			policy: clinicalPolicy(`{"list":"observations","match":"latest","code":["4548-4"],"value":[7.5,11.0]}`)},
-		{s: cli, attrs: clinicalWith(t, map[string]any{"conditions": []map[string]any{condition("I21.4", "2026-10-01")}}),
+		{s: cli, attrs: clinicalWith(t, map[string]any{"conditions": []map[string]any{cond("I21.4", "2026-10-01")}}),
 			policy: clinicalPolicy(`{"list":"conditions","match":"none","code":["I21"],"within_days":180}`)},
-		{s: cli, attrs: clinicalWith(t, map[string]any{"conditions": []map[string]any{condition("E11.9", "2015-03-01", "verification_status", "differential")}}),
+		{s: cli, attrs: clinicalWith(t, map[string]any{"conditions": []map[string]any{cond("E11.9", "2015-03-01", "verification_status", "differential")}}),
 			policy: clinicalPolicy(`{"list":"conditions","match":"exists","code":["E11"]}`)},
 		{s: cov, attrs: withAttrs(t, testfixture.CoverageAttrs, map[string]any{"period_start": "2026-11-23"}),
 			policy: coveragePolicy(`{"attribute":"period_start","op":"lte","value":"2026-11-22"}`)},

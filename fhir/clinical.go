@@ -101,20 +101,24 @@ type rawEntry struct {
 //
 //   - birth_date, sex: Patient.birthDate (a full date; required) and Patient.gender (absent →
 //     "unknown").
-//   - conditions: active Conditions only (clinicalStatus active, recurrence or relapse;
-//     verificationStatus refuted and entered-in-error are skipped). Code: every ICD-10-CM coding;
-//     without one, the SNOMED CT codings mapped through the shipped map (SNOMEDMap). A Condition
-//     coded only in SNOMED CT concepts the map lacks cannot be listed, so the list is marked
-//     truncated: absence (`none`) is then unprovable, as it must be for an incomplete list. Date:
-//     onsetDateTime, else onsetPeriod.start, else recordedDate.
+//   - conditions: every Condition, whatever its clinical status (resolved ones included), with
+//     its clinical and verification status and its abatement[x] as the end; refuted and
+//     entered-in-error ones are not part of the record and are skipped. Code: every ICD-10-CM
+//     coding; without one, the SNOMED CT codings mapped through the shipped map (SNOMEDMap). A
+//     Condition coded only in SNOMED CT concepts the map lacks cannot be listed, so the list is
+//     marked incomplete: `none` and `latest` are then unprovable (a concept listed as not a
+//     diagnosis is left out without marking it). Date: onsetDateTime, else onsetPeriod.start,
+//     else recordedDate.
 //   - observations: Observations with status final, amended or corrected whose LOINC code (of the
 //     Observation or of a component, e.g. blood pressure panels) is in the LOINC set;
 //     valueQuantity converted to the code's canonical UCUM unit (the UCUM code when the quantity
 //     has system UCUM, else its unit). Date: effectiveDateTime, effectiveInstant or
 //     effectivePeriod.start. Selection: the newest entry of every code first, then the other
 //     entries newest first (same-day entries in the order of the LOINC set) up to the list's
-//     capacity; when entries are left out the list is marked truncated (only older entries are
-//     ever dropped).
+//     capacity; when entries are left out for capacity the list is complete only since the day
+//     after the newest one left out (only older entries are ever dropped); a result that cannot
+//     be signed (no canonical unit, outside the LOINC set, a unit without a conversion) marks it
+//     incomplete.
 //   - medications: MedicationRequests (intent an order; status not cancelled, draft or
 //     entered-in-error; date authoredOn) and MedicationStatements (status not entered-in-error,
 //     intended or not-taken; date effective[x] start, else dateAsserted); every RxNorm coding of
@@ -125,8 +129,8 @@ type rawEntry struct {
 // medication without RxNorm is an error). Errors are *Error naming the resource and path and
 // wrap ErrMalformed; an invalid Options.LOINC wraps ErrOption.
 //
-// Observations are complete only for the codes of the LOINC set: a verifier that proves `none`
-// over observations must use codes the issuer's set contains.
+// A narrowed LOINC set that leaves a quantitative result of the record out marks the observations
+// list incomplete (Options.LOINC): nothing left out is ever silent.
 func ClinicalAttributes(bundle []byte, opts Options) (*credential.Attributes, error) {
 	set := opts.LOINC
 	if set != nil {

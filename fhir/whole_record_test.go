@@ -31,45 +31,7 @@ func TestWholeRecordOrWhatWasLeftOut(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var b rawBundle
-			if err := json.Unmarshal(data, &b); err != nil {
-				t.Fatal(err)
-			}
-			want := map[string][]string{} // list → "code@date" of every entry the record holds
-			for _, e := range b.Entry {
-				r := e.Resource
-				var typ, status string
-				json.Unmarshal(r["resourceType"], &typ)
-				json.Unmarshal(r["status"], &status)
-				switch typ {
-				case "Condition":
-					if v := conceptCode(r["verificationStatus"]); v == "refuted" || v == "entered-in-error" {
-						continue
-					}
-					for _, code := range conditionICD(t, r["code"]) {
-						want["conditions"] = append(want["conditions"], code+"@"+day(r["onsetDateTime"]))
-					}
-				case "MedicationRequest":
-					var intent string
-					json.Unmarshal(r["intent"], &intent)
-					if status == "entered-in-error" || intent == "proposal" || intent == "plan" || intent == "option" {
-						continue
-					}
-					want["medications"] = append(want["medications"], conceptCode(r["medicationCodeableConcept"])+"@"+day(r["authoredOn"]))
-				case "Observation":
-					if status != "final" && status != "amended" && status != "corrected" {
-						continue
-					}
-					parts := []map[string]json.RawMessage{r}
-					var comps []map[string]json.RawMessage
-					json.Unmarshal(r["component"], &comps)
-					for _, p := range append(parts, comps...) {
-						if _, ok := p["valueQuantity"]; ok {
-							want["observations"] = append(want["observations"], conceptCode(p["code"])+"@"+day(r["effectiveDateTime"]))
-						}
-					}
-				}
-			}
+			want := recordEntries(t, data) // list → "code@date" of every entry the record holds
 			for li, l := range a.Schema.Lists {
 				have := map[string]bool{}
 				for _, e := range a.Lists[li] {
@@ -89,6 +51,55 @@ func TestWholeRecordOrWhatWasLeftOut(t *testing.T) {
 			}
 		})
 	}
+}
+
+// recordEntries counts, from a bundle's raw JSON and without the importer, every entry of the
+// record a clinical credential must hold, by list: "code@date" for each Condition that is not
+// refuted or entered in error (its SNOMED CT code mapped through the shipped map, "unmapped:…"
+// when the map lacks it), each ordered MedicationRequest, and each quantitative result (an
+// Observation or component valueQuantity, status final, amended or corrected).
+func recordEntries(t *testing.T, data []byte) map[string][]string {
+	t.Helper()
+	var b rawBundle
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{}
+	for _, e := range b.Entry {
+		r := e.Resource
+		var typ, status string
+		json.Unmarshal(r["resourceType"], &typ)
+		json.Unmarshal(r["status"], &status)
+		switch typ {
+		case "Condition":
+			if v := conceptCode(r["verificationStatus"]); v == "refuted" || v == "entered-in-error" {
+				continue
+			}
+			for _, code := range conditionICD(t, r["code"]) {
+				want["conditions"] = append(want["conditions"], code+"@"+day(r["onsetDateTime"]))
+			}
+		case "MedicationRequest":
+			var intent string
+			json.Unmarshal(r["intent"], &intent)
+			if status == "entered-in-error" || intent == "proposal" || intent == "plan" || intent == "option" {
+				continue
+			}
+			want["medications"] = append(want["medications"], conceptCode(r["medicationCodeableConcept"])+"@"+day(r["authoredOn"]))
+		case "Observation":
+			if status != "final" && status != "amended" && status != "corrected" {
+				continue
+			}
+			parts := []map[string]json.RawMessage{r}
+			var comps []map[string]json.RawMessage
+			json.Unmarshal(r["component"], &comps)
+			for _, p := range append(parts, comps...) {
+				if _, ok := p["valueQuantity"]; ok {
+					want["observations"] = append(want["observations"], conceptCode(p["code"])+"@"+day(r["effectiveDateTime"]))
+				}
+			}
+		}
+	}
+	return want
 }
 
 // conceptCode is the first coding's code of a CodeableConcept.
