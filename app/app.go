@@ -42,6 +42,7 @@ import (
 	"github.com/zkhealth/zkhealth/server"
 	"github.com/zkhealth/zkhealth/service"
 	"github.com/zkhealth/zkhealth/verifier"
+	"github.com/zkhealth/zkhealth/verifier/auditlog"
 )
 
 // cacheEntries bounds each in-memory cache.
@@ -56,6 +57,8 @@ type Main struct {
 	Service *service.Service
 	// DevKeys are the --dev API keys by role (set by Open in dev mode without configured keys).
 	DevKeys map[server.Role]string
+	// AuditLog is the verification log every verification is appended to (set by Open).
+	AuditLog *auditlog.Log
 
 	ln       net.Listener
 	http     *http.Server
@@ -149,6 +152,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		BodyLimit:        cfg.BodyLimit,
 		RequestTimeout:   cfg.RequestTimeout,
 		MaxPendingProofs: cfg.ProveWorkers + cfg.QueueCapacity,
+		Log:              m.AuditLog,
 	})
 	if err != nil {
 		return err
@@ -376,10 +380,13 @@ func (m *Main) buildService(ctx context.Context) (*service.Service, zkhealth.Rat
 		}
 	}
 	c.metrics.WatchQueue(queue.Depth)
+	if m.AuditLog, err = m.openLog(ctx); err != nil {
+		return nil, nil, err
+	}
 	svc, err := service.New(service.Deps{
 		Store: c.store, ProofCache: c.proofCache, VerifyCache: verifyCache, Queue: queue,
 		Prover: c.prover, Verifier: vr, Keys: registry, Proofs: c.proofs,
-		Secret: c.secrets.cacheHMAC, IssuerKey: ik,
+		Secret: c.secrets.cacheHMAC, IssuerKey: ik, Log: m.AuditLog,
 		Metrics: c.metrics, Logger: m.log, Now: cfg.now,
 	})
 	if err != nil {

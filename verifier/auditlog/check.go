@@ -9,7 +9,6 @@ import (
 	tlog "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // ErrLogInvalid is wrapped by every finding that the log does not verify: a checkpoint whose
@@ -34,9 +33,9 @@ type Checkpoint struct {
 // OpenCheckpoint verifies a signed checkpoint (C2SP tlog-checkpoint in a signed note) under the
 // verifier key, whose name must be the checkpoint's origin, and returns what it says.
 func OpenCheckpoint(signed []byte, verifierKey string) (*Checkpoint, error) {
-	v, err := note.NewVerifier(verifierKey)
+	v, err := ParseVerifierKey(verifierKey)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --key: not a signed-note verifier key", ErrKey)
+		return nil, err
 	}
 	if len(signed) > MaxCheckpointSize {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrCheckpoint, MaxCheckpointSize)

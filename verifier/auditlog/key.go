@@ -94,6 +94,16 @@ func (k *Key) VerifierKey() string { return k.vkey }
 // Signer signs checkpoints.
 func (k *Key) Signer() note.Signer { return k.signer }
 
+// ParseVerifierKey reads a signed-note verifier key ("origin+hash+base64") whose name is a valid
+// origin.
+func ParseVerifierKey(vkey string) (note.Verifier, error) {
+	v, err := note.NewVerifier(vkey)
+	if err != nil || !ValidOrigin(v.Name()) {
+		return nil, fmt.Errorf("%w: not a signed-note verifier key of a log", ErrKey)
+	}
+	return v, nil
+}
+
 // LoadOrCreateKey reads the key file at path, or creates it (mode 0600, refusing to replace a
 // file that appears meanwhile: then that one is read) with a fresh key for origin. When origin is
 // not empty, a key with another origin is refused: a log keeps its origin for life. created
