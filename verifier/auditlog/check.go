@@ -19,7 +19,7 @@ var ErrLogInvalid = errors.New("the verification log does not verify")
 
 // ErrCheckpoint is wrapped by the errors about a checkpoint file given by the caller (an earlier
 // checkpoint) that does not parse or verify.
-var ErrCheckpoint = errors.New("checkpoint")
+var ErrCheckpoint = errors.New("not a checkpoint of this log")
 
 // Checkpoint is a checkpoint whose signature verified: the log's origin, its size and its root
 // hash, and the signed note they came in.
