@@ -81,7 +81,7 @@ func (s *logServer) verifyJunk(n int) {
 		s.c.Do(servertest.Request{Method: "POST", Path: "/v1/requests", Key: logTestVerifier, Body: map[string]any{"policy_id": s.policy}}).JSON(s.t, &req)
 		proof := map[string]any{"version": 1, "circuit": "coverage-v2-s", "backend": "groth16", "vk_fingerprint": "00", "proof": "AAAA",
 			"public": map[string]any{"policy_hash": "0x01", "issuer": "not a key", "challenge": "0x01", "nullifier": s.nullHex},
-			"as_of": testfixture.AsOf, "scope": req.Scope}
+			"as_of":  testfixture.AsOf, "scope": req.Scope}
 		r := s.c.Do(servertest.Request{Method: "POST", Path: "/v1/verify", Key: logTestVerifier, Body: map[string]any{"request_id": req.ID, "proof": proof}})
 		if r.Status != 200 || !strings.Contains(string(r.Body), "malformed_proof") {
 			s.t.Fatalf("verify: %d %s", r.Status, r.Body)
