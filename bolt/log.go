@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"strings"
+	"sync"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -79,10 +80,13 @@ func logSynced(tx *bbolt.Tx) uint64 {
 	return 0
 }
 
-// AppendLeaf stores the leaf at index = size, and its key index, in one write transaction: bbolt
+// AppendLeaf stores the leaf at index = size, and its key index, in a write transaction: bbolt
 // serialises writers (and its file lock excludes other processes), so indexes are dense and
-// unique. It returns after the commit's fdatasync. EInvalid for an empty or oversized leaf, an
-// oversized key, or a key with a NUL byte (the index's separator).
+// unique. It returns after the commit's fdatasync. Concurrent appends share commits (group
+// commit, groupCommit): an append that arrives while a commit is under way joins the next one,
+// so N verifications at once cost about one fdatasync each round, not N; a lone append commits
+// at once. EInvalid for an empty or oversized leaf, an oversized key, or a key with a NUL byte
+// (the index's separator).
 func (s *Store) AppendLeaf(_ context.Context, leaf []byte, key string) (uint64, error) {
 	switch {
 	case len(leaf) == 0 || len(leaf) > zkhealth.MaxLogLeaf:
@@ -90,29 +94,80 @@ func (s *Store) AppendLeaf(_ context.Context, leaf []byte, key string) (uint64, 
 	case len(key) > zkhealth.MaxLogKey || strings.IndexByte(key, 0) >= 0:
 		return 0, zkhealth.Errorf(zkhealth.EInvalid, "log key: want at most %d bytes and no NUL", zkhealth.MaxLogKey)
 	}
-	var index uint64
-	err := s.update(func(tx *bbolt.Tx) error {
+	a := &pendingAppend{leaf: bytes.Clone(leaf), key: key, done: make(chan struct{})}
+	s.log.submit(a, s.commitAppends)
+	<-a.done
+	return a.index, a.err
+}
+
+// pendingAppend is one append waiting for its commit.
+type pendingAppend struct {
+	leaf  []byte
+	key   string
+	index uint64
+	err   error
+	done  chan struct{}
+}
+
+// groupCommit queues appends; whoever finds no commit under way commits the queue, and keeps
+// committing until it is empty. The zero value is ready to use.
+type groupCommit struct {
+	mu         sync.Mutex
+	pending    []*pendingAppend
+	committing bool
+}
+
+func (g *groupCommit) submit(a *pendingAppend, commit func([]*pendingAppend) error) {
+	g.mu.Lock()
+	g.pending = append(g.pending, a)
+	if g.committing {
+		g.mu.Unlock()
+		return // the committer takes it in its next round
+	}
+	g.committing = true
+	for len(g.pending) > 0 {
+		batch := g.pending
+		g.pending = nil
+		g.mu.Unlock()
+		err := commit(batch)
+		for _, p := range batch {
+			if err != nil {
+				p.err = err
+			}
+			close(p.done)
+		}
+		g.mu.Lock()
+	}
+	g.committing = false
+	g.mu.Unlock()
+}
+
+// commitAppends writes a batch of appends in one transaction, in order: all or none.
+func (s *Store) commitAppends(batch []*pendingAppend) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		leaves, err := bucket(tx, bucketLogLeaves)
 		if err != nil {
 			return err
-		}
-		index = logSize(tx)
-		if err := leaves.Put(u64(index), bytes.Clone(leaf)); err != nil {
-			return err
-		}
-		if key == "" {
-			return nil
 		}
 		keys, err := bucket(tx, bucketLogKeys)
 		if err != nil {
 			return err
 		}
-		return keys.Put(append(logKeyPrefix(key), u64(index)...), nil)
+		index := logSize(tx)
+		for _, a := range batch {
+			a.index = index
+			if err := leaves.Put(u64(index), a.leaf); err != nil {
+				return err
+			}
+			if a.key != "" {
+				if err := keys.Put(append(logKeyPrefix(a.key), u64(index)...), nil); err != nil {
+					return err
+				}
+			}
+			index++
+		}
+		return nil
 	})
-	if err != nil {
-		return 0, err
-	}
-	return index, nil
 }
 
 // LogSize returns the number of leaves and the synced size.
