@@ -141,7 +141,7 @@ could not be read.`,
 			}
 			msg := fmt.Sprintf("log verified: origin %s, %d entries, root %x", cp.Origin, cp.Size, cp.Hash)
 			if earlier != nil {
-				msg += " (grew from the earlier checkpoint)"
+				msg += " (consistent with the earlier checkpoint)"
 			}
 			fmt.Fprintln(e.stdout, msg)
 			return nil
