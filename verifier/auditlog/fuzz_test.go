@@ -73,3 +73,29 @@ func FuzzEntriesJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzProofJSON: a proof answer parses only as at most MaxProofHashes SHA-256 hashes; nothing
+// panics.
+func FuzzProofJSON(f *testing.F) {
+	f.Add([]byte(`{"index":3,"size":10,"hashes":["47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="]}`))
+	f.Add([]byte(`{"index":0,"size":1,"hashes":[]}`))
+	f.Add([]byte(`{"index":0,"size":1,"hashes":["AA=="]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var p InclusionJSON
+		if strictjson.Unmarshal(b, &p) != nil {
+			return
+		}
+		hs, err := DecodeHashes(p.Hashes)
+		if err != nil {
+			return
+		}
+		if len(hs) > MaxProofHashes {
+			t.Fatalf("%d hashes", len(hs))
+		}
+		for i, h := range hs {
+			if len(h) != 32 {
+				t.Fatalf("hash %d has %d bytes", i, len(h))
+			}
+		}
+	})
+}

@@ -116,7 +116,7 @@ func DecodeHashes(ss []string) ([][]byte, error) {
 	}
 	out := make([][]byte, len(ss))
 	for i, s := range ss {
-		h, err := base64.StdEncoding.DecodeString(s)
+		h, err := base64.StdEncoding.Strict().DecodeString(s)
 		if err != nil || len(h) != hasher.Size() {
 			return nil, fmt.Errorf("%w: proof hash %d: want a base64 SHA-256 hash", ErrWire, i)
 		}
