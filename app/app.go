@@ -9,8 +9,9 @@
 // server secret.
 //
 // On first start the data directory gets the circuit keys (a development setup, logged loudly),
-// the server secret (secret.key, 0600) and the server's issuer key (issuer.key, 0600, registered
-// as the trusted issuer "zkhealth-dev-issuer").
+// the server secret (secret.key, 0600), the server's issuer key (issuer.key, 0600, registered
+// as the trusted issuer "zkhealth-dev-issuer") and the verification log's signing key (log.key,
+// 0600; auditlog.go): serve appends every verification to the log, in the bolt file or in Redis.
 package app
 
 import (
