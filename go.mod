@@ -6,7 +6,10 @@ require (
 	github.com/consensys/gnark v0.16.3
 	github.com/consensys/gnark-crypto v0.21.0
 	github.com/samply/golang-fhir-models/fhir-models v0.3.2
+	github.com/transparency-dev/formats v0.1.1
+	github.com/transparency-dev/merkle v0.0.2
 	github.com/tsenart/vegeta/v12 v12.13.0
+	golang.org/x/mod v0.42.0
 	gonum.org/v1/plot v0.17.0
 )
 

@@ -9,8 +9,9 @@
 // server secret.
 //
 // On first start the data directory gets the circuit keys (a development setup, logged loudly),
-// the server secret (secret.key, 0600) and the server's issuer key (issuer.key, 0600, registered
-// as the trusted issuer "zkhealth-dev-issuer").
+// the server secret (secret.key, 0600), the server's issuer key (issuer.key, 0600, registered
+// as the trusted issuer "zkhealth-dev-issuer") and the verification log's signing key (log.key,
+// 0600; auditlog.go): serve appends every verification to the log, in the bolt file or in Redis.
 package app
 
 import (
@@ -42,6 +43,7 @@ import (
 	"github.com/zkhealth/zkhealth/server"
 	"github.com/zkhealth/zkhealth/service"
 	"github.com/zkhealth/zkhealth/verifier"
+	"github.com/zkhealth/zkhealth/verifier/auditlog"
 )
 
 // cacheEntries bounds each in-memory cache.
@@ -56,6 +58,8 @@ type Main struct {
 	Service *service.Service
 	// DevKeys are the --dev API keys by role (set by Open in dev mode without configured keys).
 	DevKeys map[server.Role]string
+	// AuditLog is the verification log every verification is appended to (set by Open).
+	AuditLog *auditlog.Log
 
 	ln       net.Listener
 	http     *http.Server
@@ -149,6 +153,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		BodyLimit:        cfg.BodyLimit,
 		RequestTimeout:   cfg.RequestTimeout,
 		MaxPendingProofs: cfg.ProveWorkers + cfg.QueueCapacity,
+		Log:              m.AuditLog,
 	})
 	if err != nil {
 		return err
@@ -376,10 +381,13 @@ func (m *Main) buildService(ctx context.Context) (*service.Service, zkhealth.Rat
 		}
 	}
 	c.metrics.WatchQueue(queue.Depth)
+	if m.AuditLog, err = m.openLog(ctx); err != nil {
+		return nil, nil, err
+	}
 	svc, err := service.New(service.Deps{
 		Store: c.store, ProofCache: c.proofCache, VerifyCache: verifyCache, Queue: queue,
 		Prover: c.prover, Verifier: vr, Keys: registry, Proofs: c.proofs,
-		Secret: c.secrets.cacheHMAC, IssuerKey: ik,
+		Secret: c.secrets.cacheHMAC, IssuerKey: ik, Log: m.AuditLog,
 		Metrics: c.metrics, Logger: m.log, Now: cfg.now,
 	})
 	if err != nil {

@@ -93,6 +93,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Stdout receives the --dev API keys (default os.Stdout).
 	Stdout io.Writer
+	// LogOrigin names the verification log (its checkpoints' origin line) when DataDir/log.key is
+	// created; later starts refuse another origin. Empty: zkhealth/<host name>, or the key's.
+	LogOrigin string
 
 	// now is the service's clock (issue dates, default as-of dates, request expiry); nil means
 	// time.Now. Tests set it to replay dated records (the Synthea bundles end in January 2021).

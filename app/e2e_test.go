@@ -178,6 +178,13 @@ func TestEndToEnd(t *testing.T) {
 			t.Run("Privacy", func(t *testing.T) {
 				assertNoPrivateData(t, "serve log", a.log.String(), holders...)
 				assertNoPrivateData(t, "worker log", workerLog.String(), holders...)
+				// the verification log, as anyone reads it (its store is scanned below with Redis
+				// or the data directory)
+				entries := entriesText(t, a)
+				if !strings.Contains(entries, `"result":"valid"`) {
+					t.Errorf("the verification log holds no valid verification: %s", entries)
+				}
+				assertNoPrivateData(t, "verification log", entries, holders...)
 				if !strings.Contains(a.log.String(), `"route":"/v1/proofs"`) {
 					t.Error("the access log has no proof requests: is the log captured?")
 				}

@@ -60,6 +60,7 @@ var (
 type Store struct {
 	db  *bbolt.DB
 	now func() time.Time // clock for purges; replaced in tests
+	log groupCommit      // verification-log appends (log.go)
 }
 
 var _ zkhealth.Store = (*Store)(nil)

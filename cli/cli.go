@@ -140,6 +140,7 @@ Exit codes:
 		verifyCmd(e),
 		policyCmd(e),
 		exportCmd(e),
+		logCmd(e),
 		newServeCommand(e),
 		newWorkerCommand(e),
 	)

@@ -86,6 +86,7 @@ func newServeCommand(e *env) *cobra.Command {
 		rateLimit      int
 		queueCapacity  int
 		requestTimeout time.Duration
+		logOrigin      string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [--addr HOST:PORT] [--data-dir DIR] [--redis-url URL] [--dev]",
@@ -100,7 +101,9 @@ and ` + "`zkhealth worker`" + ` processes using the same Redis, prefix and serve
 
 On first start DIR gets the circuit keys (a single-party DEVELOPMENT setup, logged as a warning),
 the server secret (secret.key; or set $ZKHEALTH_SECRET, 64 hex, on every process) and the
-server's issuer key (issuer.key), registered as trusted issuer "zkhealth-dev-issuer".
+server's issuer key (issuer.key), registered as trusted issuer "zkhealth-dev-issuer", and the
+verification log's signing key (log.key; its origin --log-origin): every verification is appended
+to the log (GET /v1/log/…; zkhealth log verify). Redis-mode serve processes need the same log.key.
 
 API keys come from $ZKHEALTH_API_KEYS ("role:key,role:key"; roles issuer, holder, verifier,
 admin) or --keys-file. Without any, serve refuses to start unless --dev is given: --dev creates
@@ -123,7 +126,7 @@ one key per role (reused from DIR/dev-keys.json on later starts) and prints them
 			if rateLimit == 0 {
 				rateLimit = -1 // 0 on the command line means no limit
 			}
-			cfg.Addr, cfg.Dev, cfg.KeysFile = addr, dev, keysFile
+			cfg.Addr, cfg.Dev, cfg.KeysFile, cfg.LogOrigin = addr, dev, keysFile, logOrigin
 			cfg.APIKeys = os.Getenv(envAPIKeys)
 			cfg.BodyLimit, cfg.RateLimit, cfg.QueueCapacity, cfg.RequestTimeout = bodyLimit, rateLimit, queueCapacity, requestTimeout
 			if err := app.New(cfg).Run(cmd.Context()); err != nil {
@@ -141,6 +144,7 @@ one key per role (reused from DIR/dev-keys.json on later starts) and prints them
 	f.IntVar(&rateLimit, "rate-limit", app.DefaultRateLimit, "requests per minute per API key (0: no limit)")
 	f.IntVar(&queueCapacity, "queue-capacity", app.DefaultQueueCapacity, "proofs that may wait for a prover before 503 overloaded")
 	f.DurationVar(&requestTimeout, "request-timeout", app.DefaultRequestTimeout, "time limit of one request")
+	f.StringVar(&logOrigin, "log-origin", "", "the verification log's origin (checkpoint origin line), fixed when DIR/log.key is created; default zkhealth/<host name>")
 	return cmd
 }
 

@@ -12,9 +12,11 @@
 //	<prefix>issuers                hash, lower-case public key → "<seq> <issuer JSON>", plus "#seq"
 //	<prefix>cache:<key>            string, cached bytes, with the caller's ttl
 //	<prefix>rl:<sha256(key) hex>   counter of the current rate-limit window
+//	<prefix>log:{log}:…            the verification log (LogStore: leaves, key index, node hashes)
 //
 // Privacy: nothing private is stored in plain form. Policies, presentation requests (policy,
-// as-of date, scope, challenge), nullifiers and issuer records are public data of the protocol;
+// as-of date, scope, challenge), nullifiers, issuer records and the verification log's entries
+// (binding, scope, nullifier, result, time) are public data of the protocol;
 // cache keys are keyed hashes chosen by the caller (zkhealth.Cache's contract); rate-limit keys,
 // which may be API keys, are stored only as SHA-256 digests.
 //

@@ -115,6 +115,8 @@ type Deps struct {
 	MaxPendingProofs int
 	// RetryAfter is what a full proving queue tells clients to wait (default 2 s).
 	RetryAfter time.Duration
+	// Log is the verification log served under /v1/log/ (auditlog.go); nil serves none.
+	Log Log
 }
 
 // Server is the HTTP API. It is an http.Handler.
@@ -221,5 +223,6 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/proofs", s.require(RoleHolder), s.handleProve)
 	v1.GET("/proofs/jobs/:id", s.require(RoleHolder), s.handleJob)
 	v1.POST("/verify", s.require(RoleVerifier), s.handleVerify)
+	s.logRoutes(v1)
 	return e
 }

@@ -66,9 +66,12 @@ type Deps struct {
 	// serving one deployment.
 	Secret    []byte
 	IssuerKey *credential.IssuerKey
-	Metrics   *metrics.Metrics
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Log records every verification (verify); nil records none (tests of other parts only:
+	// app always sets it).
+	Log     VerificationLog
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
 	// ProofTTL and VerifyTTL are how long cached answers live (default 1 h).
 	ProofTTL  time.Duration
 	VerifyTTL time.Duration

@@ -112,9 +112,10 @@ func (s *Service) withIssuer(v Verification, f *zkhealth.ProofFile) Verification
 	return v
 }
 
-// verify checks the proof; claim identifies this verification in the nullifier registry, so an
-// identical verification (a retry, or a race with itself) gets the same first_use.
-func (s *Service) verify(ctx context.Context, req *Presentation, f *zkhealth.ProofFile, claim string) (VerifyResult, error) {
+// check checks the proof; claim identifies this verification in the nullifier registry, so an
+// identical verification (a retry, or a race with itself) gets the same first_use. Only verify
+// calls it.
+func (s *Service) check(ctx context.Context, req *Presentation, f *zkhealth.ProofFile, claim string) (VerifyResult, error) {
 	res := VerifyResult{Nullifier: f.Public.Nullifier}
 	issuer, err := credential.ParsePublicKey(f.Public.Issuer)
 	if err != nil {

@@ -455,6 +455,7 @@ func TestClaimsOnChain(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("anchor a real log", func(t *testing.T) { anchorRealLog(t, w, good) })
 
 	for _, line := range w.gas {
 		t.Log(line)
